@@ -1,0 +1,184 @@
+"""Face ViT: mmpretrain's VisionTransformer (parameter names kept) plus masking and a feature API."""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.backbones import VisionTransformer
+from mmpretrain.models.utils import build_2d_sincos_position_embedding, resize_pos_embed
+from torch import Tensor
+
+from mcf_mm.registry import MODELS
+
+# ViT-S and ViT-Ti as explicit arch dicts (mmpretrain's 'small' is 768-d x 8 layers, not ViT-S).
+FACE_VIT_ARCHS = {
+    'tiny': dict(embed_dims=192, num_layers=12, num_heads=3, feedforward_channels=768),
+    'small': dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536),
+    'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
+    'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
+}
+
+
+def check_mask_ratio(mask_ratio: float) -> float:
+    """Return ``mask_ratio`` if it lies in (0, 1), else raise a message naming the fix."""
+    if not isinstance(mask_ratio, (int, float)) or not 0.0 < float(mask_ratio) < 1.0:
+        raise ValueError(f'mask_ratio={mask_ratio!r} is invalid: it must lie strictly between 0 and 1 '
+                         '(MCF and MAE use 0.75); fix `mask_ratio` in the model config.')
+    return float(mask_ratio)
+
+
+@MODELS.register_module()
+class FaceViT(VisionTransformer):
+    """ViT for faces: per-sample random masking, fixed 2-D sin-cos position embeddings, intermediate features.
+
+    Args:
+        arch: 'tiny' | 'small' | 'base' | 'large' or an arch dict (embed_dims, num_layers, num_heads,
+            feedforward_channels).
+        mask_ratio: fraction of patches hidden by :meth:`forward_masked` (pre-training only).
+        fixed_pos_embed: use non-trainable 2-D sin-cos position embeddings (MAE/MCF) instead of learned ones.
+        resize_input: if given, inputs are resized (bilinear) to this size inside the network, e.g. the
+            downstream protocol feeds 512-px crops and runs the ViT at 448.
+        **kwargs: passed to mmpretrain's VisionTransformer (img_size, patch_size, out_indices, ...).
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'base',
+                 img_size: int = 224,
+                 patch_size: int = 16,
+                 mask_ratio: float = 0.75,
+                 fixed_pos_embed: bool = True,
+                 resize_input: Optional[int] = None,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 **kwargs) -> None:
+        if isinstance(arch, str) and arch.lower() in FACE_VIT_ARCHS:
+            arch = FACE_VIT_ARCHS[arch.lower()]
+        super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, norm_cfg=norm_cfg, **kwargs)
+        self.patch_size = patch_size
+        self.mask_ratio = check_mask_ratio(mask_ratio)
+        self.fixed_pos_embed = fixed_pos_embed
+        self.resize_input = resize_input
+        if fixed_pos_embed:
+            self.pos_embed.requires_grad = False
+            self.pos_embed.data.copy_(self._sincos_pos_embed())
+
+    @property
+    def num_patches(self) -> int:
+        return self.patch_resolution[0] * self.patch_resolution[1]
+
+    def _sincos_pos_embed(self) -> Tensor:
+        pos = build_2d_sincos_position_embedding(
+            self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens > 0)  # [1, T, D]
+        return pos
+
+    def init_weights(self) -> None:
+        """Random MAE-style init, or a format-aware load for ``init_cfg=dict(type='Pretrained', ...)``.
+
+        The Pretrained dict accepts ``checkpoint`` and optionally ``source`` (format, default 'auto'),
+        ``branch`` ('online' | 'target') and ``min_matched`` (fraction of tensors that must load).
+        """
+        cfg = self.init_cfg
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            from mmengine.logging import MMLogger
+            from mcf_mm.utils.checkpoint import load_vit_weights
+            load_vit_weights(self, cfg['checkpoint'], source=cfg.get('source', 'auto'),
+                             branch=cfg.get('branch', 'online'), min_matched=cfg.get('min_matched', 0.9),
+                             logger=MMLogger.get_current_instance())
+            self._is_init = True
+            return
+        super().init_weights()
+        if self.fixed_pos_embed:
+            self.pos_embed.data.copy_(self._sincos_pos_embed())
+        # MAE: initialise the patch projection like a linear layer.
+        w = self.patch_embed.projection.weight.data
+        torch.nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        if self.cls_token is not None:
+            torch.nn.init.normal_(self.cls_token, std=0.02)
+
+    # ------------------------------------------------------------------ embedding
+    def _maybe_resize(self, x: Tensor) -> Tensor:
+        if self.resize_input is not None and tuple(x.shape[-2:]) != (self.resize_input, self.resize_input):
+            x = F.interpolate(x, size=(self.resize_input, self.resize_input), mode='bilinear',
+                              align_corners=False)
+        return x
+
+    def _embed(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
+        """Patchify and add position embeddings (no CLS yet). Returns [N, L, D] and the patch grid."""
+        x, hw = self.patch_embed(self._maybe_resize(x))  # [N, L, D]
+        pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw, mode=self.interpolate_mode,
+                               num_extra_tokens=self.num_extra_tokens)  # [1, T, D]
+        x = x + pos[:, self.num_extra_tokens:]
+        if self.cls_token is not None:
+            cls = self.cls_token + pos[:, :1]  # [1, 1, D]
+            x = torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)  # [N, 1+L, D]
+        return self.pre_norm(self.drop_after_pos(x)), hw
+
+    # ------------------------------------------------------------------ masking
+    @staticmethod
+    def random_masking(x: Tensor, mask_ratio: float,
+                       noise: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        """Keep a random subset of L*(1-ratio) patches per sample.
+
+        Args:
+            x: patch tokens [N, L, D] (no CLS).
+            mask_ratio: fraction to hide.
+            noise: optional [N, L] scores; the lowest are kept (lets tests fix the mask).
+        Returns:
+            kept tokens [N, K, D], binary mask [N, L] (1 = hidden), ids_restore [N, L].
+        """
+        n, length, d = x.shape
+        keep = int(length * (1 - mask_ratio))
+        if noise is None:
+            noise = torch.rand(n, length, device=x.device)  # [N, L]
+        ids_shuffle = torch.argsort(noise, dim=1)  # [N, L]
+        ids_restore = torch.argsort(ids_shuffle, dim=1)  # [N, L]
+        ids_keep = ids_shuffle[:, :keep]  # [N, K]
+        kept = torch.gather(x, 1, ids_keep.unsqueeze(-1).expand(-1, -1, d))  # [N, K, D]
+        mask = torch.ones(n, length, device=x.device)
+        mask[:, :keep] = 0
+        mask = torch.gather(mask, 1, ids_restore)  # [N, L]
+        return kept, mask, ids_restore
+
+    def forward_masked(self, x: Tensor, mask_ratio: Optional[float] = None,
+                       noise: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+        """Encode a randomly masked view (MAE style, final norm applied).
+
+        Returns:
+            tokens [N, 1+K, D] (CLS first), mask [N, L] (1 = hidden), ids_restore [N, L].
+        """
+        ratio = self.mask_ratio if mask_ratio is None else check_mask_ratio(mask_ratio)
+        x, _ = self._embed(x)  # [N, 1+L, D]
+        extra, patches = x[:, :self.num_extra_tokens], x[:, self.num_extra_tokens:]
+        kept, mask, ids_restore = self.random_masking(patches, ratio, noise)  # [N, K, D]
+        x = torch.cat([extra, kept], dim=1)  # [N, 1+K, D]
+        for layer in self.layers:
+            x = layer(x)
+        if self.final_norm:
+            x = self.ln1(x)
+        return x, mask, ids_restore
+
+    # ------------------------------------------------------------------ features
+    def get_intermediate_layers(self, x: Tensor, indices: Sequence[int], norm: bool = False,
+                                reshape: bool = True) -> List[Tensor]:
+        """Outputs of the chosen blocks (0-based, negatives count from the end), the one feature API.
+
+        Args:
+            x: images [N, 3, H, W].
+            indices: block indices, e.g. (3, 5, 7, 11).
+            norm: apply the final norm to each output (the downstream protocol uses False).
+            reshape: True -> patch maps [N, D, h, w] (CLS dropped); False -> all tokens [N, T, D].
+        """
+        wanted = sorted({i % self.num_layers for i in indices})
+        order = [i % self.num_layers for i in indices]
+        for i in indices:
+            if not -self.num_layers <= i < self.num_layers:
+                raise IndexError(f'block index {i} is out of range for a {self.num_layers}-block ViT; '
+                                 f'choose indices in [0, {self.num_layers - 1}].')
+        x, (h, w) = self._embed(x)  # [N, T, D]
+        found = {}
+        for i, layer in enumerate(self.layers[:wanted[-1] + 1]):
+            x = layer(x)
+            if i in wanted:
+                out = self.ln1(x) if norm and self.final_norm else x
+                if reshape:
+                    out = out[:, self.num_extra_tokens:].transpose(1, 2).reshape(x.shape[0], -1, h, w)
+                found[i] = out
+        return [found[i] for i in order]

@@ -1,0 +1,3 @@
+from .mcf_heads import ContrastivePredictionHead, FeatureDistillHead
+
+__all__ = ['ContrastivePredictionHead', 'FeatureDistillHead']

@@ -1,0 +1,3 @@
+from .mcf_losses import NORM_DIMS, feature_distill_loss, gather_keys, info_nce
+
+__all__ = ['NORM_DIMS', 'feature_distill_loss', 'gather_keys', 'info_nce']

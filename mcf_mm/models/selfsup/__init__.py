@@ -1,0 +1,3 @@
+from .mcf import MCF, unpatchify
+
+__all__ = ['MCF', 'unpatchify']

@@ -1,0 +1,135 @@
+"""MCF (Mask Contrastive Face): frozen-teacher MIM + contrastive learning between two masked views."""
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.structures import DataSample
+from torch import Tensor, nn
+
+from mcf_mm.registry import MODELS
+
+EMA_MODES = ('step', 'micro_step')
+
+
+def unpatchify(x: Tensor, patch_size: int, grid: Tuple[int, int], channels: int = 3) -> Tensor:
+    """[N, L, p*p*C] patch predictions -> [N, C, h*p, w*p] image (MAE ordering)."""
+    n, (h, w), p = x.shape[0], grid, patch_size
+    x = x.reshape(n, h, w, p, p, channels)
+    return torch.einsum('nhwpqc->nchpwq', x).reshape(n, channels, h * p, w * p)
+
+
+@MODELS.register_module()
+class MCF(BaseSelfSupervisor):
+    """MCF pre-training algorithm.
+
+    Parts (see METHOD.md §1): ``backbone`` = online encoder (:class:`FaceViT`), ``neck`` = MAE decoder that
+    predicts a pseudo image, ``target_generator`` = frozen teacher, ``head`` = feature distillation head,
+    ``projector`` (online, EMA-copied for the target), ``contrast_head`` = predictor + InfoNCE.
+
+    Args:
+        momentum: EMA coefficient of the target encoder/projector (target = m·target + (1-m)·online).
+        ema_update: 'step' updates once per optimiser step; 'micro_step' on every forward (the original
+            code, which under gradient accumulation updates ``accumulative_counts`` times per step).
+        accumulative_counts: gradient-accumulation count of the optim wrapper (used by 'step').
+        symmetric: also contrast the second view's online prediction with the first view's key.
+        mim_weight / contrast_weight: applied by the heads; kept here only for documentation.
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict, target_generator: dict, projector: dict,
+                 contrast_head: dict, momentum: float = 0.99, ema_update: str = 'step',
+                 accumulative_counts: int = 1, symmetric: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+        if ema_update not in EMA_MODES:
+            raise ValueError(f'ema_update={ema_update!r} is invalid; choose one of {EMA_MODES}.')
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f'momentum={momentum} must lie in [0, 1) (MCF: 0.99).')
+        if accumulative_counts < 1:
+            raise ValueError(f'accumulative_counts={accumulative_counts} must be >= 1.')
+        # Build the teacher first: a bad teacher config fails before any other construction work.
+        teacher = MODELS.build(target_generator)
+        super().__init__(backbone=backbone, neck=neck, head=head, target_generator=None,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.target_generator = teacher
+        self.projector = MODELS.build(projector)
+        self.contrast_head = MODELS.build(contrast_head)
+        self.target = nn.ModuleDict(dict(backbone=copy.deepcopy(self.backbone),
+                                         projector=copy.deepcopy(self.projector)))
+        self.target.requires_grad_(False)
+        self.momentum = momentum
+        self.ema_update = ema_update
+        self.accumulative_counts = accumulative_counts
+        self.symmetric = symmetric
+        self.register_buffer('forward_count', torch.zeros((), dtype=torch.long))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        self._copy_to_target()
+
+    @torch.no_grad()
+    def _copy_to_target(self) -> None:
+        for online, target in self._param_pairs():
+            target.data.copy_(online.data)
+
+    def _param_pairs(self):
+        for name in ('backbone', 'projector'):
+            yield from zip(getattr(self, name).parameters(), self.target[name].parameters())
+
+    @torch.no_grad()
+    def momentum_update(self) -> None:
+        """target ← m·target + (1 − m)·online, for the encoder and the projector."""
+        for online, target in self._param_pairs():
+            target.data.mul_(self.momentum).add_(online.data, alpha=1.0 - self.momentum)
+
+    def _maybe_momentum_update(self) -> None:
+        """MoCo-v3 order: update the target before computing keys; 'step' skips micro-steps."""
+        due = self.ema_update == 'micro_step' or int(self.forward_count) % self.accumulative_counts == 0
+        if due and int(self.forward_count) > 0:
+            self.momentum_update()
+        self.forward_count += 1
+
+    # ------------------------------------------------------------------ passes
+    def pseudo_image(self, tokens: Tensor, ids_restore: Tensor) -> Tensor:
+        """Decode visible tokens [N, 1+K, D] into a pseudo image [N, 3, H, W] (normalised space)."""
+        pred = self.neck(tokens, ids_restore)  # [N, L, p*p*3]
+        return unpatchify(pred, self.backbone.patch_size, self.backbone.patch_resolution)
+
+    def _online(self, img: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        tokens, mask, ids_restore = self.backbone.forward_masked(img)  # [N, 1+K, D], [N, L], [N, L]
+        return tokens, mask, ids_restore
+
+    @torch.no_grad()
+    def _target_keys(self, img: Tensor) -> Tensor:
+        tokens, _, _ = self.target['backbone'].forward_masked(img)  # independent mask
+        return self.target['projector'](tokens[:, 0])  # [N, C]
+
+    def loss(self, inputs: Tensor, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+        """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE)."""
+        img = inputs[0] if isinstance(inputs, (list, tuple)) else inputs  # [N, 3, H, W]
+        self._maybe_momentum_update()
+        tokens, _, ids_restore = self._online(img)
+        pseudo = self.pseudo_image(tokens, ids_restore)  # [N, 3, H, W]
+        with torch.no_grad():
+            real_feats = self.target_generator(img)
+        pseudo_feats = self.target_generator(pseudo)
+        losses = dict(loss_mim=self.head.loss(pseudo_feats, real_feats))
+
+        q = self.projector(tokens[:, 0])  # [N, C]
+        k = self._target_keys(img)
+        loss_con = self.contrast_head.loss(q, k)
+        if self.symmetric:
+            tokens2, _, _ = self._online(img)
+            loss_con = loss_con + self.contrast_head.loss(self.projector(tokens2[:, 0]), self._target_keys(img))
+        losses['loss_contrast'] = loss_con
+        return losses
+
+    @torch.no_grad()
+    def reconstruct(self, img: Tensor) -> Dict[str, Tensor]:
+        """For visualisation: masked input and pseudo image, both [N, 3, H, W] in normalised space."""
+        tokens, mask, ids_restore = self._online(img)
+        pseudo = self.pseudo_image(tokens, ids_restore)
+        p = self.backbone.patch_size
+        h, w = self.backbone.patch_resolution
+        pixel_mask = mask.reshape(-1, h, w, 1, 1).expand(-1, h, w, p, p)
+        pixel_mask = pixel_mask.permute(0, 1, 3, 2, 4).reshape(-1, 1, h * p, w * p)  # [N, 1, H, W]
+        return dict(masked=img * (1 - pixel_mask), pseudo=pseudo, mask=pixel_mask)
