@@ -111,6 +111,18 @@ class FaceViT(VisionTransformer):
             x = torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)  # [N, 1+L, D]
         return self.pre_norm(self.drop_after_pos(x)), hw
 
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """mmpretrain's ViT forward (``out_indices`` / ``out_type`` / ``final_norm``), plus ``resize_input``."""
+        x, hw = self._embed(x)  # [N, T, D]
+        outs = []
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i == len(self.layers) - 1 and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, hw))
+        return tuple(outs)
+
     # ------------------------------------------------------------------ masking
     @staticmethod
     def random_masking(x: Tensor, mask_ratio: float,
