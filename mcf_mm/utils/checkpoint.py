@@ -2,8 +2,11 @@
 
 Formats (``source``): 'mcf_mm' (this toolbox's pre-training checkpoints), 'mcf' (original MCF code),
 'mocov3', 'timm' (timm / MAE), 'mmpretrain', 'clip' (OpenAI CLIP and FaRL, ``visual.*``). Downloaded files
-are read with ``weights_only=True``.
+are read with ``weights_only=True``; only an mmengine runner checkpoint (which pickles mmengine/numpy
+objects) is re-read with the full unpickler.
 """
+import argparse
+import os
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -14,6 +17,10 @@ from torch import Tensor, nn
 
 FORMATS = ('mcf_mm', 'mcf', 'mocov3', 'timm', 'mmpretrain', 'clip')
 BRANCHES = ('online', 'target')
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+# Globals an mmengine runner checkpoint pickles (message hub, numpy scalars); nothing else is trusted.
+_RUNNER_GLOBALS = ('mmengine', 'numpy', 'collections', 'builtins', '_codecs')
 
 _TIMM_RULES = [
     (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
@@ -43,20 +50,32 @@ class CheckpointFormatError(ValueError):
 
 
 def read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
-    """Load a checkpoint file safely (``weights_only=True``) with clear errors for missing/corrupt files."""
+    """Load a checkpoint file safely (``weights_only=True``) with clear errors for missing/corrupt files.
+
+    Args:
+        path: checkpoint file.
+        map_location: device for the tensors.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path!r}; check the path in your config '
                                 '(e.g. `teacher.checkpoint` or `init_cfg.checkpoint`).')
     if osp.getsize(path) == 0:
         raise CheckpointFormatError(f'checkpoint {path!r} is an empty file; download or copy it again.')
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        # MAE / MCF checkpoints store their argparse ``args``: a plain namespace, safe to rebuild.
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # pickle/zip errors, truncated downloads, non-checkpoint files
-        if 'weights_only' in str(err) or 'Unsupported global' in str(err):
-            try:  # an mmengine runner checkpoint: trusted only if it carries our own meta
+        blocked = re.findall(r'GLOBAL ([\w.]+)', str(err))
+        if blocked and all(name.split('.')[0] in _RUNNER_GLOBALS for name in blocked):
+            try:  # an mmengine runner checkpoint (HistoryBuffer, numpy scalars in its meta)
                 ckpt = torch.load(path, map_location=map_location, weights_only=False)
-            except Exception:
-                raise CheckpointFormatError(f'cannot read checkpoint {path!r}: {err}') from err
+            except Exception as err2:
+                raise CheckpointFormatError(f'cannot read checkpoint {path!r}: {err2}') from err2
+        elif blocked:
+            raise CheckpointFormatError(
+                f'checkpoint {path!r} pickles untrusted objects ({", ".join(blocked[:3])}); it is not a plain '
+                'state dict. Re-save it as `torch.save({"state_dict": model.state_dict()}, path)`.') from err
         else:
             raise CheckpointFormatError(
                 f'cannot read checkpoint {path!r} ({type(err).__name__}: {str(err)[:200]}); the file is '
@@ -88,15 +107,25 @@ def _rename(sd: Dict[str, Tensor], rules) -> Tuple[Dict[str, Tensor], List[str]]
 
 
 def _describe(sd: Dict[str, Tensor]) -> str:
+    """One line saying what kind of model a state dict that is not a supported ViT holds."""
     keys = list(sd)
+    if not keys:
+        return 'no tensors at all'
     hint = 'an unrecognised model'
-    if any(k.startswith(('layer1.', 'module.layer1.', 'backbone.layer1.')) or '.downsample.' in k for k in keys):
-        hint = 'a ResNet-style CNN'
-    elif any('token_embedding' in k for k in keys) and not any('visual.' in k for k in keys):
-        hint = 'a text-only transformer (CLIP text tower, no `visual.*` image encoder)'
-    elif not keys:
-        hint = 'no tensors at all'
+    if any(re.search(r'(^|\.)layer[1-4]\.\d+\.', k) or '.downsample.' in k for k in keys):
+        hint = 'a ResNet-style CNN (layer1..layer4 blocks), not a ViT'
+    elif any('token_embedding' in k for k in keys) and not any(k.startswith('visual.') for k in keys):
+        hint = 'a text-only transformer (CLIP text tower: token_embedding, no `visual.*` image encoder)'
+    elif any(k.startswith(('encoder.layer.', 'bert.', 'embeddings.word_embeddings')) for k in keys):
+        hint = 'a text-only BERT-style transformer, not an image encoder'
     return f'{hint}: {len(keys)} tensors, first keys {keys[:4]}'
+
+
+def _state_dict_of(ckpt: dict) -> dict:
+    for key in ('state_dict', 'model'):
+        if isinstance(ckpt.get(key), dict):
+            return ckpt[key]
+    return ckpt
 
 
 def detect_format(ckpt: dict) -> str:
@@ -106,22 +135,28 @@ def detect_format(ckpt: dict) -> str:
         if any(k.startswith('online_encoder.') for k in keys):
             return 'mcf'
         if any(k.startswith(('blocks.', 'patch_embed.proj.')) for k in keys):
-            return 'timm'
-    sd = ckpt.get('state_dict', ckpt)
+            return 'timm'  # MAE / DeiT style {'model': ...}
+    sd = _state_dict_of(ckpt)
     keys = list(sd) if isinstance(sd, dict) else []
     if any(k.startswith('module.base_encoder.') for k in keys):
         return 'mocov3'
-    if ckpt.get('meta', {}).get('mcf_mm_algorithm') or any(k.startswith('target.backbone.') for k in keys):
+    meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
+    if meta.get('mcf_mm_algorithm') or any(k.startswith('target.backbone.') for k in keys):
         return 'mcf_mm'
-    if any(k.startswith('visual.') for k in keys) or any(k.startswith('conv1.') for k in keys) and any(
-            k.startswith('transformer.resblocks.') for k in keys):
+    if any(k.startswith('visual.layer1.') for k in keys):
+        raise CheckpointFormatError(
+            f'found a CLIP ResNet image encoder (ModifiedResNet, `visual.layer1.*`), not a CLIP ViT; '
+            f'only ViT checkpoints load into FaceViT ({_describe(_tensors(sd))}).')
+    if any(k.startswith(('visual.conv1.', 'visual.transformer.')) for k in keys) or (
+            any(k.startswith('conv1.') for k in keys) and any(k.startswith('transformer.resblocks.') for k in keys)):
         return 'clip'
     if any(k.startswith(('backbone.patch_embed.projection', 'patch_embed.projection')) for k in keys):
         return 'mmpretrain'
-    if any(k.startswith(('blocks.', 'patch_embed.proj.')) for k in keys):
+    if any(k.startswith(('blocks.', 'patch_embed.proj.', 'module.blocks.', 'module.patch_embed.proj.'))
+           for k in keys):
         return 'timm'
     raise CheckpointFormatError(
-        f'unknown checkpoint format ({_describe(_tensors(sd) if isinstance(sd, dict) else {})}); '
+        f'unknown checkpoint format, found {_describe(_tensors(sd) if isinstance(sd, dict) else {})}; '
         f'supported formats are {FORMATS}. Convert it with tools/model_converters/ or pass `source=`.')
 
 
@@ -141,17 +176,22 @@ def to_vit_state_dict(ckpt: dict, source: str = 'auto',
     fmt = detect_format(ckpt) if source == 'auto' else source
     if fmt not in FORMATS:
         raise ValueError(f'source={source!r} is invalid; choose one of {FORMATS} or "auto".')
-    sd = _tensors(ckpt['model'] if fmt in ('mcf', 'timm') and 'model' in ckpt else ckpt.get('state_dict', ckpt))
+    sd = _tensors(ckpt['model'] if fmt in ('mcf', 'timm') and isinstance(ckpt.get('model'), dict)
+                  else _state_dict_of(ckpt))
     if fmt == 'mcf_mm':
         part = _strip(sd, 'backbone.' if branch == 'online' else 'target.backbone.')
-        return part, fmt, []
+        return _require(part, fmt, 'backbone.' if branch == 'online' else 'target.backbone.'), fmt, []
     if fmt == 'mmpretrain':
         part = _strip(sd, 'backbone.') if any(k.startswith('backbone.') for k in sd) else sd
         return part, fmt, []
     if fmt == 'mcf':
-        sd = _strip(sd, 'online_encoder.' if branch == 'online' else 'target_encoder.')
+        prefix = 'online_encoder.' if branch == 'online' else 'target_encoder.'
+        sd = _require(_strip(sd, prefix), fmt, prefix)
     elif fmt == 'mocov3':
-        sd = _strip(sd, 'module.base_encoder.' if branch == 'online' else 'module.momentum_encoder.')
+        prefix = 'module.base_encoder.' if branch == 'online' else 'module.momentum_encoder.'
+        sd = _require(_strip(sd, prefix), fmt, prefix)
+    elif fmt == 'timm' and sd and all(k.startswith('module.') for k in sd):
+        sd = _strip(sd, 'module.')  # saved from a DistributedDataParallel wrapper
     if fmt == 'clip':
         if any(k.startswith('visual.') for k in sd):
             sd = _strip(sd, 'visual.')
@@ -167,28 +207,51 @@ def to_vit_state_dict(ckpt: dict, source: str = 'auto',
     return out, fmt, dropped
 
 
+def _require(part: Dict[str, Tensor], fmt: str, prefix: str) -> Dict[str, Tensor]:
+    if not part:
+        raise CheckpointFormatError(f'the {fmt} checkpoint has no tensors under {prefix!r}; choose the other '
+                                    f'`branch` ({BRANCHES}) or check the file.')
+    return part
+
+
+def is_clip_style(sd: Dict[str, Tensor]) -> bool:
+    """A mapped ViT state dict is CLIP/FaRL-style when it has a pre-norm and a bias-free patch projection."""
+    return 'pre_norm.weight' in sd and 'patch_embed.projection.bias' not in sd
+
+
 def infer_vit_arch(sd: Dict[str, Tensor], fmt: str, num_heads: Optional[int] = None) -> dict:
     """Infer FaceViT constructor arguments (arch, patch size, CLIP settings) from a mapped state dict.
 
     The head count is not stored in weights: it defaults to the standard head width of 64
     (ViT-Ti/S/B/L/H all use it); pass ``num_heads`` for other models.
+
+    Args:
+        sd: state dict with mmpretrain ViT names (from :func:`to_vit_state_dict`).
+        fmt: its format (for messages, and 'clip' selects CLIP settings).
+        num_heads: attention heads, if not width // 64.
     """
     try:
         proj = sd['patch_embed.projection.weight']  # [D, 3, p, p]
     except KeyError:
-        raise CheckpointFormatError(f'no patch embedding in the {fmt} checkpoint; it is not a ViT.') from None
+        raise CheckpointFormatError(f'no patch embedding in the {fmt} checkpoint; it is not a ViT '
+                                    f'({_describe(sd)}).') from None
     dims, patch = proj.shape[0], proj.shape[-1]
-    layers = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('layers.'))
+    layer_ids = [int(k.split('.')[1]) for k in sd if k.startswith('layers.')]
+    if not layer_ids:
+        raise CheckpointFormatError(f'the {fmt} checkpoint has a patch embedding but no transformer blocks.')
     ffn = sd['layers.0.ffn.layers.0.0.weight'].shape[0]
     heads = num_heads or max(1, dims // 64)
     if dims % heads:
         raise ValueError(f'num_heads={heads} does not divide the width {dims} of the {fmt} ViT.')
-    kwargs = dict(arch=dict(embed_dims=dims, num_layers=layers, num_heads=heads, feedforward_channels=ffn),
-                  patch_size=patch)
-    tokens = sd['pos_embed'].shape[1] if 'pos_embed' in sd else None
-    if tokens is not None:
-        kwargs['img_size'] = int(round((tokens - 1) ** 0.5)) * patch
-    if fmt == 'clip':
+    kwargs = dict(arch=dict(embed_dims=dims, num_layers=1 + max(layer_ids), num_heads=heads,
+                            feedforward_channels=ffn), patch_size=patch)
+    if 'pos_embed' in sd:
+        tokens = sd['pos_embed'].shape[1]
+        kwargs['img_size'] = int(round((tokens - ('cls_token' in sd)) ** 0.5)) * patch
+    if 'cls_token' not in sd:
+        kwargs['with_cls_token'] = False
+        kwargs['out_type'] = 'featmap'
+    if fmt == 'clip' or is_clip_style(sd):
         kwargs.update(clip_style_vit_kwargs())
     return kwargs
 
@@ -199,16 +262,46 @@ def clip_style_vit_kwargs() -> dict:
                 patch_cfg=dict(bias=False), layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')))
 
 
+def _check_compatible(model: nn.Module, sd: Dict[str, Tensor], fmt: str, path: str) -> None:
+    """Raise a clear error when the checkpoint's architecture differs from the model's (shape, CLIP-ness)."""
+    own = model.state_dict()
+    if is_clip_style(sd) and 'pre_norm.weight' not in own:
+        raise CheckpointFormatError(
+            f'{path!r} holds a CLIP/FaRL-style ViT (ln_pre, no patch bias, QuickGELU) but the model has no '
+            'pre-norm; build FaceViT with `**clip_style_vit_kwargs()` (pre_norm=True, patch_cfg=dict(bias=False), '
+            "norm_cfg=dict(type='LN', eps=1e-5), layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')), "
+            'fixed_pos_embed=False).')
+    bad = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in sd.items()
+           if k in own and k != 'pos_embed' and v.shape != own[k].shape]
+    if bad:
+        raise CheckpointFormatError(
+            f'{path!r} ({fmt}) has a different ViT architecture: {len(bad)} tensors differ in shape, e.g. '
+            f'{bad[:3]} (checkpoint vs model). Set the backbone `arch`/`patch_size` to match '
+            f'(inferred from the file: {infer_vit_arch(sd, fmt)["arch"]}).')
+
+
 def load_vit_weights(model: nn.Module, path: str, source: str = 'auto', branch: str = 'online',
                      min_matched: float = 0.9, logger=None) -> dict:
     """Load a checkpoint of any supported format into a ViT, loudly.
 
     Prints how many tensors loaded and lists missing/unexpected keys; raises if fewer than ``min_matched``
     of the model's tensors were found. Position embeddings are resized by the model's load hook.
-    Returns a report dict (format, loaded, missing, unexpected, dropped).
+
+    Args:
+        model: an mmpretrain-style VisionTransformer (e.g. FaceViT).
+        path: checkpoint file of any supported format.
+        source: format name or 'auto'.
+        branch: 'online' | 'target' for two-encoder checkpoints.
+        min_matched: fraction of the model's tensors that must be found in the checkpoint.
+        logger: where to report (default ``print``).
+    Returns:
+        a report dict (format, loaded, total, missing, unexpected, dropped).
     """
+    if not 0.0 <= min_matched <= 1.0:
+        raise ValueError(f'min_matched={min_matched} must lie in [0, 1].')
     ckpt = read_checkpoint(path)
     sd, fmt, dropped = to_vit_state_dict(ckpt, source, branch)
+    _check_compatible(model, sd, fmt, path)
     own = model.state_dict()
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
@@ -227,3 +320,52 @@ def load_vit_weights(model: nn.Module, path: str, source: str = 'auto', branch: 
            f'Not mapped (heads/projections): {dropped[:8] or "none"}{" ..." if len(dropped) > 8 else ""}')
     (logger.info if logger is not None else print)(msg)
     return report
+
+
+def convert_checkpoint(src: str, dst: str, source: str = 'auto', branch: str = 'online',
+                       num_heads: Optional[int] = None) -> dict:
+    """Convert any supported checkpoint to an mmpretrain/mcf_mm backbone checkpoint.
+
+    The output is ``{'state_dict': {'backbone.<mmpretrain name>': tensor}, 'meta': {...}}`` and loads
+    with ``weights_only=True``; ``meta['vit_kwargs']`` holds the FaceViT arguments that rebuild the model.
+
+    Args:
+        src: input checkpoint of any supported format.
+        dst: output path (its folder is created).
+        source: input format or 'auto'.
+        branch: 'online' | 'target' for two-encoder checkpoints.
+        num_heads: attention heads of the ViT if not width // 64 (recorded in the meta).
+    Returns:
+        the meta dict written.
+    """
+    ckpt = read_checkpoint(src)
+    sd, fmt, dropped = to_vit_state_dict(ckpt, source, branch)
+    kwargs = infer_vit_arch(sd, fmt, num_heads)
+    meta = dict(source_format=fmt, branch=branch, converted_from=osp.basename(src), vit_kwargs=kwargs,
+                dropped_keys=list(dropped), num_tensors=len(sd))
+    if fmt == 'clip':
+        meta.update(mean=list(CLIP_MEAN), std=list(CLIP_STD))
+    out = OrderedDict(('backbone.' + k, v.contiguous().clone()) for k, v in sd.items())
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    torch.save(dict(state_dict=out, meta=meta), dst)
+    print(f'Converted {len(out)} tensors ({fmt}, {branch}) from {src} to {dst}; '
+          f'dropped {len(dropped)} non-backbone tensors. FaceViT kwargs: {kwargs}')
+    return meta
+
+
+def converter_cli(source: str, description: str, argv: Optional[List[str]] = None) -> dict:
+    """Command line of every ``tools/model_converters/*`` script: ``SRC DST [--branch] [--num-heads]``.
+
+    Args:
+        source: the input format the script converts (one of :data:`FORMATS`, or 'auto').
+        description: the script's help text.
+        argv: arguments (default ``sys.argv[1:]``).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help='input checkpoint')
+    parser.add_argument('dst', help='output backbone checkpoint (.pth)')
+    parser.add_argument('--branch', choices=BRANCHES, default='online',
+                        help='which encoder of a two-encoder checkpoint (MCF online/target, MoCo-v3 base/momentum)')
+    parser.add_argument('--num-heads', type=int, default=None, help='attention heads if not width // 64')
+    args = parser.parse_args(argv)
+    return convert_checkpoint(args.src, args.dst, source=source, branch=args.branch, num_heads=args.num_heads)

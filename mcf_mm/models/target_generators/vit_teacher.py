@@ -51,7 +51,7 @@ class FrozenViTTeacher(BaseModule):
         if img_size is not None:
             kwargs['img_size'] = img_size
         kwargs.update(arch_overrides or {})
-        self.vit = FaceViT(fixed_pos_embed=False, final_norm=False, **kwargs)
+        self.vit = FaceViT(**{'fixed_pos_embed': False, **kwargs, 'final_norm': False})
         depth = self.vit.num_layers
         bad = [i for i in out_indices if not 0 <= i < depth]
         if bad:

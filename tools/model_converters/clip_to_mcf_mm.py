@@ -1,0 +1,17 @@
+"""Convert an OpenAI CLIP or FaRL ViT checkpoint (state_dict with visual.*) to an mmpretrain/mcf_mm backbone checkpoint.
+
+Usage: python tools/model_converters/clip_to_mcf_mm.py SRC DST [--branch online|target] [--num-heads H]
+The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
+`init_cfg=dict(type='Pretrained', checkpoint=DST)` and with `weights_only=True`.
+"""
+import mcf_mm  # noqa: F401  (environment fixes)
+from mcf_mm.utils.checkpoint import converter_cli
+
+
+def main(argv=None) -> dict:
+    """Run the conversion; returns the written meta."""
+    return converter_cli('clip', """Convert an OpenAI CLIP or FaRL ViT checkpoint (state_dict with visual.*); the text tower and visual.proj are dropped.""", argv)
+
+
+if __name__ == '__main__':
+    main()

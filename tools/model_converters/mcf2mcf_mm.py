@@ -1,0 +1,17 @@
+"""Convert a original MCF checkpoint ({'model': online_encoder./target_encoder. timm-style keys}) to an mmpretrain/mcf_mm backbone checkpoint.
+
+Usage: python tools/model_converters/mcf2mcf_mm.py SRC DST [--branch online|target] [--num-heads H]
+The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
+`init_cfg=dict(type='Pretrained', checkpoint=DST)` and with `weights_only=True`.
+"""
+import mcf_mm  # noqa: F401  (environment fixes)
+from mcf_mm.utils.checkpoint import converter_cli
+
+
+def main(argv=None) -> dict:
+    """Run the conversion; returns the written meta."""
+    return converter_cli('mcf', """Convert a original MCF checkpoint ({'model': online_encoder./target_encoder. timm-style keys}); --branch picks the encoder.""", argv)
+
+
+if __name__ == '__main__':
+    main()

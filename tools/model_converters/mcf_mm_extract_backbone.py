@@ -1,0 +1,17 @@
+"""Convert a mcf_mm pre-training checkpoint (MCF algorithm) to an mmpretrain/mcf_mm backbone checkpoint.
+
+Usage: python tools/model_converters/mcf_mm_extract_backbone.py SRC DST [--branch online|target] [--num-heads H]
+The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
+`init_cfg=dict(type='Pretrained', checkpoint=DST)` and with `weights_only=True`.
+"""
+import mcf_mm  # noqa: F401  (environment fixes)
+from mcf_mm.utils.checkpoint import converter_cli
+
+
+def main(argv=None) -> dict:
+    """Run the conversion; returns the written meta."""
+    return converter_cli('mcf_mm', """Convert a mcf_mm pre-training checkpoint (MCF algorithm); --branch online=backbone., target=EMA target.backbone..""", argv)
+
+
+if __name__ == '__main__':
+    main()
