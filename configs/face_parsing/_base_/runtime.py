@@ -1,0 +1,25 @@
+# Runtime of the face parsing configs: mmseg scope, mcf_mm backbone and the parsing plugin.
+default_scope = 'mmseg'
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.parsing'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=True, interval=10, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'),
+)
+# EMA of the weights (decay 0.999; mmengine's momentum is 1 - decay). The EMA weights are swapped in for
+# validation/test and saved as the checkpoint's state_dict, so the evaluated model is the EMA model.
+custom_hooks = [dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')]
+
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='nccl'))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
