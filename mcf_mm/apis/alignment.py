@@ -1,0 +1,78 @@
+"""Face landmark inference in three lines::
+
+    model = init_landmark_model('configs/face_alignment/<config>.py', 'epoch_150.pth', device='cpu')
+    result = detect_landmarks(model, 'face.jpg', box=None)          # box [x1, y1, x2, y2] or whole image
+    save_landmarks(result, 'face.jpg', 'face_landmarks.json', 'face_landmarks.png')
+"""
+import json
+import os.path as osp
+from typing import Optional, Sequence, Union
+
+import cv2
+import numpy as np
+from torch import nn
+
+import mcf_mm  # noqa: F401  (environment fixes)
+
+
+def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
+                        cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build the estimator of an mcf_mm face-alignment config and load a trained checkpoint (EMA weights).
+
+    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
+    """
+    from mmengine.config import Config
+    from mmpose.apis import init_model
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.backbone.init_cfg = None
+    return init_model(cfg, checkpoint, device=device)
+
+
+def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray],
+                     box: Optional[Sequence[float]] = None) -> dict:
+    """Landmarks of one face in original-image pixels.
+
+    Args:
+        model: from :func:`init_landmark_model`.
+        image: file path or BGR array [H, W, 3].
+        box: face box [x1, y1, x2, y2]; None = the whole image.
+    Returns:
+        dict(keypoints=[[x, y], ...] (K), scores=[...] (K), box=[x1, y1, x2, y2]).
+    """
+    from mmpose.apis import inference_topdown
+    if isinstance(image, str) and not osp.isfile(image):
+        raise FileNotFoundError(f'image not found: {image}')
+    boxes = None if box is None else np.asarray(box, dtype=np.float32).reshape(1, 4)
+    sample = inference_topdown(model, image, boxes, bbox_format='xyxy')[0]
+    pred = sample.pred_instances
+    return dict(keypoints=np.asarray(pred.keypoints)[0].tolist(),
+                scores=np.asarray(pred.keypoint_scores)[0].tolist(),
+                box=np.asarray(pred.bboxes).reshape(-1)[:4].tolist())
+
+
+def draw_landmarks(image: np.ndarray, result: dict, radius: int = 2) -> np.ndarray:
+    """Copy of a BGR image with the box (blue) and the points (green) drawn."""
+    canvas = image.copy()
+    x1, y1, x2, y2 = [int(round(v)) for v in result['box']]
+    cv2.rectangle(canvas, (x1, y1), (x2, y2), (255, 0, 0), 1)
+    for x, y in result['keypoints']:
+        cv2.circle(canvas, (int(round(x)), int(round(y))), radius, (0, 255, 0), -1)
+    return canvas
+
+
+def save_landmarks(result: dict, image: Union[str, np.ndarray], out_json: Optional[str] = None,
+                   out_png: Optional[str] = None) -> None:
+    """Write the result as JSON and/or a PNG with the points drawn."""
+    if out_json:
+        with open(out_json, 'w') as f:
+            json.dump(result, f, indent=1)
+    if out_png:
+        img = cv2.imread(image) if isinstance(image, str) else image
+        if not cv2.imwrite(out_png, draw_landmarks(img, result)):
+            raise OSError(f'could not write {out_png}')
