@@ -10,7 +10,9 @@ _LOC = 'mcf_mm'
 
 
 def _child(name: str, parent: Registry, *locations: str) -> Registry:
-    return Registry(name, parent=parent, scope=_LOC, locations=[f'{_LOC}.{loc}' for loc in locations])
+    """A child of ``parent`` whose lazy imports cover our modules and the parent's (mmpretrain's)."""
+    own = [f'{_LOC}.{loc}' for loc in locations]
+    return Registry(name, parent=parent, scope=_LOC, locations=own + list(parent._locations))
 
 
 RUNNERS = _child('runner', pre.RUNNERS, 'engine')
@@ -30,7 +32,7 @@ MODEL_WRAPPERS = _child('model_wrapper', pre.MODEL_WRAPPERS, 'models')
 WEIGHT_INITIALIZERS = _child('weight initializer', pre.WEIGHT_INITIALIZERS, 'models')
 BATCH_AUGMENTS = _child('batch augment', pre.BATCH_AUGMENTS, 'models')
 TASK_UTILS = _child('task util', pre.TASK_UTILS, 'models')
-METRICS = _child('metric', pre.METRICS, 'evaluation')
-EVALUATORS = _child('evaluator', pre.EVALUATORS, 'evaluation')
-VISUALIZERS = _child('visualizer', pre.VISUALIZERS, 'visualization')
-VISBACKENDS = _child('vis_backend', pre.VISBACKENDS, 'visualization')
+METRICS = _child('metric', pre.METRICS, 'engine')
+EVALUATORS = _child('evaluator', pre.EVALUATORS, 'engine')
+VISUALIZERS = _child('visualizer', pre.VISUALIZERS, 'engine')
+VISBACKENDS = _child('vis_backend', pre.VISBACKENDS, 'engine')

@@ -1,0 +1,3 @@
+from .hooks import RNGStateHook, SkippedImagesHook
+
+__all__ = ['RNGStateHook', 'SkippedImagesHook']

@@ -103,6 +103,9 @@ def atomic_write_bytes(obj: bytes, filepath: Union[str, os.PathLike]) -> None:
             f.write(obj)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, filepath)
     except BaseException:
         if osp.exists(tmp):

@@ -178,6 +178,8 @@ class FaceViT(VisionTransformer):
             norm: apply the final norm to each output (the downstream protocol uses False).
             reshape: True -> patch maps [N, D, h, w] (CLS dropped); False -> all tokens [N, T, D].
         """
+        if norm and not self.final_norm:
+            raise ValueError('norm=True needs the final norm, but this FaceViT was built with final_norm=False.')
         wanted = sorted({i % self.num_layers for i in indices})
         order = [i % self.num_layers for i in indices]
         for i in indices:
@@ -189,7 +191,7 @@ class FaceViT(VisionTransformer):
         for i, layer in enumerate(self.layers[:wanted[-1] + 1]):
             x = layer(x)
             if i in wanted:
-                out = self.ln1(x) if norm and self.final_norm else x
+                out = self.ln1(x) if norm else x
                 if reshape:
                     out = out[:, self.num_extra_tokens:].transpose(1, 2).reshape(x.shape[0], -1, h, w)
                 found[i] = out

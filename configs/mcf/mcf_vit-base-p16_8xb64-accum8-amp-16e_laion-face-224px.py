@@ -1,0 +1,20 @@
+# MCF reproduction recipe: ViT-B/16 at 224, 8 GPUs x 64 images x gradient accumulation 8 = 4096 per step,
+# AdamW lr 2.4e-3, 1 warm-up epoch + cosine, 16 epochs, AMP (METHOD.md §1).
+#   tools/dist_train.sh configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py 8
+# The faithful settings of the original code's oddities are chosen here:
+#   ema_update='micro_step'  (EMA on every forward: 8 updates per optimiser step under accumulation 8)
+#   head.norm_dim='token'    (teacher features L2-normalised across tokens per channel)
+#   symmetric=False          (one-directional InfoNCE)
+_base_ = [
+    '../_base_/models/mcf_vit-base-p16.py',
+    '../_base_/datasets/face_pretrain_224.py',
+    '../_base_/schedules/adamw_cosine_16e.py',
+    '../_base_/default_runtime.py',
+]
+accumulative_counts = 8
+model = dict(ema_update='micro_step', accumulative_counts=accumulative_counts, symmetric=False,
+             head=dict(norm_dim='token'))
+optim_wrapper = dict(accumulative_counts=accumulative_counts)
+train_dataloader = dict(batch_size=64)
+# Effective batch for mmengine's --auto-scale-lr: 8 GPUs x 64 x 8.
+auto_scale_lr = dict(base_batch_size=4096, enable=False)
