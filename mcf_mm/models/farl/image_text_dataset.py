@@ -1,0 +1,141 @@
+"""Image-text pairs from webdataset-style tar shards, as img2dataset writes them for LAION-Face.
+
+A shard holds members ``<key>.jpg`` (or png/webp), ``<key>.txt`` (the caption) and optional ``<key>.json``;
+the key is the member name up to its first dot. Shards are indexed once (member offsets), then each sample
+is read by seeking, so random access and shuffling work without unpacking anything.
+"""
+import glob
+import os.path as osp
+import tarfile
+from collections import defaultdict
+from typing import List, Optional, Sequence, Union
+
+import mmcv
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import MMLogger
+
+from mcf_mm.registry import DATASETS, TRANSFORMS
+from .tokenizer import get_tokenizer
+
+IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
+
+
+def expand_shards(shards: Union[str, Sequence[str]], root: str = '') -> List[str]:
+    """Shard list from paths, globs or webdataset brace ranges (``part-{00000..00009}.tar``)."""
+    import re
+    items = [shards] if isinstance(shards, str) else list(shards)
+    out = []
+    for item in items:
+        match = re.search(r'\{(\d+)\.\.(\d+)\}', item)
+        if match:
+            lo, hi = match.group(1), match.group(2)
+            names = [item[:match.start()] + str(i).zfill(len(lo)) + item[match.end():]
+                     for i in range(int(lo), int(hi) + 1)]
+        else:
+            names = [item]
+        for name in names:
+            path = osp.join(root, name) if root else name
+            found = sorted(glob.glob(path)) if any(c in path for c in '*?[') else [path]
+            out.extend(found)
+    return out
+
+
+@DATASETS.register_module()
+class ImageTextTarDataset(BaseDataset):
+    """Image-text dataset over uncompressed tar shards.
+
+    Args:
+        shards: shard paths / globs / brace ranges, relative to ``data_root``.
+        data_root: folder of the shards.
+        text_ext: extension of the caption member.
+        pipeline: transforms; each sample starts as ``dict(img, text, key, shard)`` (img is BGR uint8).
+    """
+
+    METAINFO = dict(classes=None)
+
+    def __init__(self, shards: Union[str, Sequence[str]] = '*.tar', data_root: str = '', text_ext: str = 'txt',
+                 pipeline: Sequence = (), **kwargs) -> None:
+        self.shards, self.text_ext = shards, text_ext
+        self.num_skipped = self.num_checked = 0  # read by SkippedImagesHook (per worker process)
+        super().__init__(ann_file='', data_root=data_root, pipeline=list(pipeline), **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        paths = expand_shards(self.shards, self.data_root)
+        if not paths:
+            raise FileNotFoundError(f'no tar shards match {self.shards!r} under {self.data_root!r}; point '
+                                    '`data_root`/`shards` at the img2dataset output folder.')
+        data, incomplete = [], 0
+        for path in paths:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'tar shard {path!r} does not exist.')
+            if path.endswith(('.gz', '.tgz', '.bz2', '.xz')):
+                raise ValueError(f'{path!r} is compressed; random access needs plain .tar shards '
+                                 '(img2dataset writes them by default).')
+            members = defaultdict(dict)
+            with tarfile.open(path, 'r:') as tar:
+                for m in tar:
+                    if not m.isfile():
+                        continue
+                    base = osp.basename(m.name)
+                    key, ext = base.split('.', 1)[0], base.split('.', 1)[-1].lower()
+                    members[osp.join(osp.dirname(m.name), key)][ext] = (m.offset_data, m.size)
+            for key, parts in members.items():
+                img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
+                if img_ext is None or self.text_ext not in parts:
+                    incomplete += 1
+                    continue
+                data.append(dict(shard=path, key=key, img_span=parts[img_ext], txt_span=parts[self.text_ext]))
+        MMLogger.get_current_instance().info(
+            f'ImageTextTarDataset: {len(data)} image-text pairs in {len(paths)} shards'
+            f'{f"; skipped {incomplete} samples without both image and text" if incomplete else ""}.')
+        if not data:
+            raise ValueError(f'the shards {paths[:3]} hold no (image, .{self.text_ext}) pairs.')
+        return data
+
+    @staticmethod
+    def _read(path: str, span) -> bytes:
+        offset, size = span
+        with open(path, 'rb') as f:
+            f.seek(offset)
+            return f.read(size)
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Decode one pair; an unreadable image returns None so the base class draws another sample."""
+        info = self.get_data_info(idx)
+        self.num_checked += 1
+        try:
+            img = mmcv.imfrombytes(self._read(info['shard'], info['img_span']), flag='color')
+        except Exception:
+            img = None
+        if img is None or not isinstance(img, np.ndarray) or img.size == 0:
+            self.num_skipped += 1
+            MMLogger.get_current_instance().warning(f'skipping undecodable image {info["key"]} in {info["shard"]}')
+            return None
+        text = self._read(info['shard'], info['txt_span']).decode('utf-8', errors='replace').strip()
+        results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], text=text,
+                       key=info['key'], shard=info['shard'], sample_idx=idx)
+        return self.pipeline(results)
+
+
+@TRANSFORMS.register_module()
+class TokenizeText:
+    """``results['text']`` -> ``results['text_tokens']`` [context_length] (CLIP BPE, SOT/EOT, zero padding).
+
+    Args:
+        context_length: tokens per caption (CLIP: 77).
+        bpe_path: merges file (default: the copy shipped with mmsegmentation).
+    """
+
+    def __init__(self, context_length: int = 77, bpe_path: Optional[str] = None) -> None:
+        self.context_length, self.bpe_path = context_length, bpe_path
+
+    def __call__(self, results: dict) -> dict:
+        if 'text' not in results:
+            raise KeyError('TokenizeText needs `text` in the sample; use ImageTextTarDataset.')
+        tokenizer = get_tokenizer(self.bpe_path, self.context_length)
+        results['text_tokens'] = tokenizer(results['text'])[0]  # [L]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(context_length={self.context_length})'
