@@ -45,7 +45,7 @@ test_pipeline = [
     dict(type='PackFaceSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=4, num_workers=1, persistent_workers=True,
+    batch_size=4, num_workers=1, persistent_workers=True, drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type='RepeatDataset', times=5,
                  dataset=dict(type=dataset_type, data_root=data_root, version='V2', split='train',

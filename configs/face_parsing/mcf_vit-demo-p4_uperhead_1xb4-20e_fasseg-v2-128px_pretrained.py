@@ -2,5 +2,5 @@
 # (configs/mcf/cpu_demo, 32 px; position embeddings are resized to the 64-px input on load).
 _base_ = ['./mcf_vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py']
 pretrained = 'work_dirs/demo/mcf/epoch_15.pth'
-model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto',
+model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=pretrained, source='auto',
                                          branch='online', min_matched=0.9)))

@@ -204,8 +204,8 @@ class FASSEGDataset(BaseSegDataset):
     """
 
     METAINFO = dict(classes=FASSEG_CLASSES,
-                    palette=[[0, 0, 255], [0, 255, 255], [0, 0, 127], [255, 0, 0], [255, 255, 0],
-                             [0, 255, 0]])  # BGR of the release's colour labels
+                    palette=[[255, 0, 0], [255, 255, 0], [127, 0, 0], [0, 0, 255], [0, 255, 255],
+                             [0, 255, 0]])  # RGB colours of the release's colour labels
 
     def __init__(self, version: str = 'V2', split: str = 'train', **kwargs) -> None:
         if version not in ('V1', 'V2', 'V3') or split not in ('train', 'test'):

@@ -27,7 +27,7 @@ test_pipeline = [
     dict(type='PackFaceSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=5, num_workers=4, persistent_workers=True,
+    batch_size=5, num_workers=4, persistent_workers=True, drop_last=True,  # BN in UPerHead's 1x1 pool needs >1
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline))
 val_dataloader = dict(

@@ -1,0 +1,114 @@
+"""Face parsing inference in three lines::
+
+    model = init_face_parser('configs/face_parsing/<config>.py', 'epoch_300.pth', device='cpu')
+    result = parse_face(model, 'face.jpg', landmarks=None)  # 5 (or LaPa 106) points if the config aligns by them
+    save_parsing(result, 'face.jpg', 'out/face')             # out/face_label.png, out/face_overlay.png
+"""
+import os
+import os.path as osp
+from typing import Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+import mcf_mm  # noqa: F401  (environment fixes)
+
+
+def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
+                     cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build the segmentor of an mcf_mm face-parsing config and load a trained checkpoint (EMA weights).
+
+    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
+    """
+    from mmengine.config import Config
+    from mmseg.apis import init_model
+
+    import mcf_mm.parsing  # noqa: F401  (registers the plugin)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config not found: {config}')
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.backbone.init_cfg = None
+    model = init_model(cfg, checkpoint, device=device)
+    if 'classes' not in (getattr(model, 'dataset_meta', None) or {}):  # no checkpoint meta: the dataset's
+        from mmseg.registry import DATASETS
+        model.dataset_meta = dict(DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO)
+    return model
+
+
+def _inference_pipeline(cfg, from_array: bool, n_points: Optional[int]):
+    from mmcv.transforms import Compose
+    steps = []
+    for step in cfg.test_dataloader.dataset.pipeline:
+        step = dict(step)
+        if step['type'] in ('LoadAnnotations', 'ResizeImageToLabel'):
+            continue
+        if step['type'] == 'LoadImageFromFile' and from_array:
+            step = dict(type='LoadImageFromNDArray')
+        if step['type'] == 'FaceAlign' and step.get('source', 'landmarks') == 'landmarks':
+            if n_points is None:
+                raise ValueError('this model aligns the face by 5 landmarks (eyes, nose tip, mouth corners): '
+                                 'pass landmarks=[[x, y], ...] to parse_face')
+            if n_points == 5:
+                step['landmark_indices'] = None
+        steps.append(step)
+    return Compose(steps)
+
+
+def parse_face(model: nn.Module, image: Union[str, np.ndarray],
+               landmarks: Optional[Sequence[Sequence[float]]] = None):
+    """Parse one face; returns mmseg's SegDataSample with ``pred_sem_seg`` / ``seg_logits`` at image size.
+
+    Args:
+        model: from :func:`init_face_parser`.
+        image: a path or a BGR uint8 array [H, W, 3].
+        landmarks: five points (left eye, right eye, nose tip, left/right mouth corner) or the LaPa 106,
+            in image pixels; needed only by configs that align by landmarks (LaPa).
+    """
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmseg')
+    pts = None if landmarks is None else np.asarray(landmarks, np.float32)  # [K, 2]
+    if pts is not None and (pts.ndim != 2 or pts.shape[1] != 2):
+        raise ValueError(f'landmarks must be [K, 2] (x, y) points, got shape {pts.shape}')
+    from_array = isinstance(image, np.ndarray)
+    if not from_array and not osp.isfile(image):
+        raise FileNotFoundError(f'image not found: {image}')
+    pipeline = _inference_pipeline(model.cfg, from_array, None if pts is None else len(pts))
+    results = dict(img=image) if from_array else dict(img_path=image)
+    if pts is not None:
+        results['face_landmarks'] = pts
+    data = pseudo_collate([pipeline(results)])
+    with torch.no_grad():
+        return model.test_step(data)[0]
+
+
+def save_parsing(result, image: Union[str, np.ndarray], out_prefix: str, palette=None,
+                 alpha: float = 0.5) -> Tuple[str, str]:
+    """Write ``<out_prefix>_label.png`` (class ids) and ``<out_prefix>_overlay.png`` (colours over the image).
+
+    Args:
+        palette: [C, 3] RGB colours; default: the model's dataset palette stored in ``result`` or a fixed one.
+    """
+    label = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)  # [H, W]
+    img = cv2.imread(image) if isinstance(image, str) else image
+    if img is None or img.shape[:2] != label.shape:
+        raise ValueError(f'image of shape {None if img is None else img.shape[:2]} does not match the '
+                         f'prediction {label.shape}; pass the image that was parsed')
+    if palette is None:
+        rng = np.random.RandomState(7)
+        palette = rng.randint(40, 256, size=(int(label.max()) + 1, 3))
+        palette[0] = 0
+    colours = np.asarray(palette, np.uint8)[label][..., ::-1]  # RGB -> BGR
+    overlay = (img.astype(np.float32) * (1 - alpha) + colours.astype(np.float32) * alpha).astype(np.uint8)
+    overlay[label == 0] = img[label == 0]
+    os.makedirs(osp.dirname(osp.abspath(out_prefix)), exist_ok=True)
+    label_path, overlay_path = f'{out_prefix}_label.png', f'{out_prefix}_overlay.png'
+    cv2.imwrite(label_path, label)
+    cv2.imwrite(overlay_path, overlay)
+    return label_path, overlay_path
