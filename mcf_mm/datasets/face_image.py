@@ -8,9 +8,15 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
-from mcf_mm.registry import DATASETS
+from mcf_mm.registry import DATASETS, TRANSFORMS
 from .decode import ImageDecodeError, decode_image
 
+def build_pipeline(pipeline) -> list:
+    """Build transform dicts in mcf_mm's scope (which also resolves mmpretrain's and mmcv's transforms)."""
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+
+
+_LMDB_ENVS: dict = {}  # (path, pid) -> environment; workers open their own
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 
 
@@ -37,13 +43,11 @@ class FaceImageDataset(BaseDataset):
         self.extensions = tuple(e.lower() for e in extensions)
         self.max_bad_fraction = max_bad_fraction
         self.min_checked = min_checked
-        self._env = None
-        self._env_pid = None
         # Shared across dataloader workers (forked after construction).
         self._checked = mp.Value('q', 0)
         self._skipped = mp.Value('q', 0)
         kwargs.setdefault('serialize_data', False)
-        super().__init__(data_root=data_root, ann_file=ann_file, pipeline=list(pipeline), **kwargs)
+        super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), **kwargs)
 
     # ------------------------------------------------------------------ listing
     def load_data_list(self) -> List[dict]:
@@ -86,23 +90,18 @@ class FaceImageDataset(BaseDataset):
         if raw is not None and int(raw.decode()) != len(keys):
             print_log(f'LMDB {self.lmdb_path}: `length`={raw.decode()} but the keys file lists {len(keys)}; '
                       'using the keys file.', logger='current', level=30)
-        self._close_lmdb()  # reopened lazily in each worker process
         return [dict(lmdb_key=k) for k in keys]
 
     def _lmdb_env(self):
-        if self._env is None or self._env_pid != os.getpid():
+        """One read-only environment per LMDB path and process (py-lmdb forbids opening one twice)."""
+        key = (osp.abspath(self.lmdb_path), os.getpid())
+        if key not in _LMDB_ENVS:
             import lmdb
             if not osp.exists(self.lmdb_path):
                 raise FileNotFoundError(f'LMDB not found: {self.lmdb_path!r}; check `lmdb_path`.')
-            self._env = lmdb.open(self.lmdb_path, readonly=True, lock=False, readahead=False, meminit=False,
-                                  subdir=osp.isdir(self.lmdb_path))
-            self._env_pid = os.getpid()
-        return self._env
-
-    def _close_lmdb(self) -> None:
-        if self._env is not None:
-            self._env.close()
-        self._env, self._env_pid = None, None
+            _LMDB_ENVS[key] = lmdb.open(self.lmdb_path, readonly=True, lock=False, readahead=False,
+                                        meminit=False, subdir=osp.isdir(self.lmdb_path))
+        return _LMDB_ENVS[key]
 
     # ------------------------------------------------------------------ loading
     @property
@@ -162,7 +161,7 @@ class SkimageFaceDataset(BaseDataset):
     def __init__(self, sources: tuple = ('lfw_subset', 'astronaut'), pipeline: tuple = (), **kwargs) -> None:
         self.sources = tuple(sources)
         kwargs.setdefault('serialize_data', False)
-        super().__init__(pipeline=list(pipeline), **kwargs)
+        super().__init__(pipeline=build_pipeline(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         from skimage import data as skdata
