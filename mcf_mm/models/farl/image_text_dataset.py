@@ -58,7 +58,9 @@ class ImageTextTarDataset(BaseDataset):
                  pipeline: Sequence = (), **kwargs) -> None:
         self.shards, self.text_ext = shards, text_ext
         self.num_skipped = self.num_checked = 0  # read by SkippedImagesHook (per worker process)
-        super().__init__(ann_file='', data_root=data_root, pipeline=list(pipeline), **kwargs)
+        # build transforms in mcf_mm's registry (a child of mmpretrain's), whatever the default scope
+        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+        super().__init__(ann_file='', data_root=data_root, pipeline=pipeline, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         paths = expand_shards(self.shards, self.data_root)

@@ -1,0 +1,62 @@
+# CPU demo of the project: the facer attribute head on a tiny CLIP-style FaceViT, 7 binary attributes derived
+# from UTKFace labels, 64 px. The backbone starts from the FaRL CPU demo (configs/farl/...cpu-demo.py); set
+# `model.backbone.init_cfg=None` to train from scratch. Run from the repository root with PYTHONPATH=.
+_base_ = ['../../../configs/_base_/default_runtime.py']
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.engine', 'projects.facer_attribute_head.facer_attr'],
+                      allow_failed_imports=False)
+
+pretrained = 'work_dirs/demo/farl/epoch_4.pth'
+attributes = ['female', 'child', 'elderly', 'white', 'black', 'asian', 'indian']
+clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
+clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
+    backbone=dict(
+        type='FaceViT', arch=dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384),
+        img_size=64, patch_size=8, out_type='raw', out_indices=(1, 3), final_norm=False, drop_path_rate=0.1,
+        pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
+        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    neck=None,
+    head=dict(type='FacerAttributeHead', num_classes=len(attributes), in_channels=96, num_layers=2, dropout=0.1),
+)
+
+data_root = '../shared/data/utkface/data/images'
+ann_root = 'work_dirs/demo/facer_attr_ann/'  # made by tools/make_attribute_annotations.py (see README)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(64, 64), interpolation='bilinear', backend='cv2'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),  # attributes are flip-invariant
+    dict(type='PackInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(64, 64), interpolation='bilinear', backend='cv2'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=32, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='MultiLabelDataset', data_root=data_root, ann_file=ann_root + 'train.json',
+                 data_prefix='', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='MultiLabelDataset', data_root=data_root, ann_file=ann_root + 'val.json',
+                 data_prefix='', pipeline=test_pipeline))
+val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0,
+                       custom_keys={'backbone': dict(lr_mult=0.3)}))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=10, by_epoch=True, convert_to_iter_based=True)]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=5, max_keep_ckpts=1))
+custom_hooks = [dict(type='RNGStateHook')]

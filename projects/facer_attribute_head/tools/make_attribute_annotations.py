@@ -1,0 +1,83 @@
+"""Write mmpretrain MultiLabelDataset annotation files (train/val JSON) for face attributes.
+
+Formats:
+  celeba   CelebA's list_attr_celeba.txt (+ list_eval_partition.txt for the official split): 40 attributes.
+  utkface  UTKFace file names ``age_gender_race_*.jpg``: 7 attributes derived from the labels
+           (female, child <13, elderly >=60, white, black, asian, indian); every 5th image (sorted) -> val.
+
+Usage:
+  python projects/facer_attribute_head/tools/make_attribute_annotations.py utkface IMG_DIR OUT_DIR [--limit N]
+  python projects/facer_attribute_head/tools/make_attribute_annotations.py celeba ATTR_TXT OUT_DIR --partition P
+"""
+import argparse
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+UTK_ATTRIBUTES = ['female', 'child', 'elderly', 'white', 'black', 'asian', 'indian']
+
+
+def utkface_labels(name: str) -> Optional[List[int]]:
+    """Positive attribute indices for a UTKFace file name, or None if it does not parse."""
+    parts = name.split('_')
+    try:
+        age, gender, race = int(parts[0]), int(parts[1]), int(parts[2])
+    except (ValueError, IndexError):
+        return None
+    flags = [gender == 1, age < 13, age >= 60, race == 0, race == 1, race == 2, race == 3]
+    return [i for i, f in enumerate(flags) if f]
+
+
+def from_utkface(img_dir: str, limit: Optional[int] = None) -> Tuple[List[str], Dict[str, List[dict]]]:
+    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png')))
+    rows = [(n, utkface_labels(n)) for n in names]
+    rows = [(n, lab) for n, lab in rows if lab is not None][:limit]
+    splits = {'train': [], 'val': []}
+    for i, (n, lab) in enumerate(rows):
+        splits['val' if i % 5 == 4 else 'train'].append(dict(img_path=n, gt_label=lab))
+    return UTK_ATTRIBUTES, splits
+
+
+def from_celeba(attr_txt: str, partition: Optional[str]) -> Tuple[List[str], Dict[str, List[dict]]]:
+    lines = open(attr_txt).read().splitlines()
+    names = lines[1].split()
+    part = {}
+    if partition:
+        for line in open(partition).read().splitlines():
+            f, p = line.split()
+            part[f] = ('train', 'val', 'test')[int(p)]
+    splits = {'train': [], 'val': [], 'test': []}
+    for line in lines[2:]:
+        f, *vals = line.split()
+        labels = [i for i, v in enumerate(vals) if int(v) == 1]
+        splits[part.get(f, 'train')].append(dict(img_path=f, gt_label=labels))
+    return names, splits
+
+
+def main(argv=None) -> Dict[str, str]:
+    parser = argparse.ArgumentParser(description='Face attribute annotations for MultiLabelDataset.')
+    parser.add_argument('format', choices=['utkface', 'celeba'])
+    parser.add_argument('src', help='UTKFace image folder, or CelebA list_attr_celeba.txt')
+    parser.add_argument('out_dir')
+    parser.add_argument('--partition', help='CelebA list_eval_partition.txt')
+    parser.add_argument('--limit', type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.format == 'utkface':
+        classes, splits = from_utkface(args.src, args.limit)
+    else:
+        classes, splits = from_celeba(args.src, args.partition)
+    os.makedirs(args.out_dir, exist_ok=True)
+    written = {}
+    for split, rows in splits.items():
+        if rows:
+            path = osp.join(args.out_dir, f'{split}.json')
+            with open(path, 'w') as f:
+                json.dump(dict(metainfo=dict(classes=classes), data_list=rows), f)
+            written[split] = path
+            print(f'{split}: {len(rows)} images -> {path}')
+    return written
+
+
+if __name__ == '__main__':
+    main()
