@@ -7,6 +7,8 @@ objects) is re-read with the full unpickler.
 """
 import argparse
 import os
+import pickle
+import types
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -19,8 +21,38 @@ FORMATS = ('mcf_mm', 'mcf', 'mocov3', 'timm', 'mmpretrain', 'clip')
 BRANCHES = ('online', 'target')
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-# Globals an mmengine runner checkpoint pickles (message hub, numpy scalars); nothing else is trusted.
-_RUNNER_GLOBALS = ('mmengine', 'numpy', 'collections', 'builtins', '_codecs')
+# Globals an mmengine runner checkpoint pickles besides tensors (message hub, numpy scalars/arrays).
+_RUNNER_GLOBALS = re.compile(
+    r'^(mmengine\.logging\.\w+\.\w+|mmengine\.config\.config\.\w+|numpy\.(core|_core)\.multiarray\.'
+    r'(_reconstruct|scalar)|numpy\.(dtype|ndarray)|numpy\.dtypes\.\w+DType|collections\.(OrderedDict|defaultdict)|'
+    r'_codecs\.encode|builtins\.(set|frozenset|slice|complex|bytearray)|argparse\.Namespace|'
+    r'torch\.(_utils\._rebuild_\w+|_tensor\._rebuild_from_type_v2|\w*Storage|storage\.UntypedStorage|Size|'
+    r'device|Tensor|nn\.parameter\.Parameter|float\w*|bfloat16|half|double|int\d*|long|uint8|bool|'
+    r'serialization\._get_layout|strided))$')
+
+
+class _RunnerUnpickler(pickle.Unpickler):
+    """Unpickles an mmengine runner checkpoint, refusing every global outside :data:`_RUNNER_GLOBALS`."""
+
+    def find_class(self, module: str, name: str):
+        full = f'{module}.{name}'
+        if full in ('__builtin__.getattr', 'builtins.getattr'):
+            return _history_buffer_getattr  # HistoryBuffer pickles its statistic methods via getattr
+        if full in ('__builtin__.bytes', 'builtins.bytes') or _RUNNER_GLOBALS.match(full):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f'untrusted global {full}')
+
+
+def _history_buffer_getattr(obj, name: str, *default):
+    from mmengine.logging import HistoryBuffer
+    if name.startswith('_') or not (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)):
+        raise pickle.UnpicklingError(f'untrusted getattr({type(obj).__name__}, {name!r})')
+    return getattr(obj, name, *default)
+
+
+_RUNNER_PICKLE = types.SimpleNamespace(__name__='mcf_mm_runner_pickle', Unpickler=_RunnerUnpickler,
+                                       load=lambda f, **kw: _RunnerUnpickler(f, **kw).load())
+
 
 _TIMM_RULES = [
     (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
@@ -67,19 +99,17 @@ def read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # pickle/zip errors, truncated downloads, non-checkpoint files
         blocked = re.findall(r'GLOBAL ([\w.]+)', str(err))
-        if blocked and all(name.split('.')[0] in _RUNNER_GLOBALS for name in blocked):
-            try:  # an mmengine runner checkpoint (HistoryBuffer, numpy scalars in its meta)
-                ckpt = torch.load(path, map_location=map_location, weights_only=False)
-            except Exception as err2:
-                raise CheckpointFormatError(f'cannot read checkpoint {path!r}: {err2}') from err2
-        elif blocked:
-            raise CheckpointFormatError(
-                f'checkpoint {path!r} pickles untrusted objects ({", ".join(blocked[:3])}); it is not a plain '
-                'state dict. Re-save it as `torch.save({"state_dict": model.state_dict()}, path)`.') from err
-        else:
+        if not blocked:
             raise CheckpointFormatError(
                 f'cannot read checkpoint {path!r} ({type(err).__name__}: {str(err)[:200]}); the file is '
                 'corrupt, truncated or not a PyTorch checkpoint.') from err
+        try:  # an mmengine runner checkpoint (HistoryBuffer, numpy objects): a restricted unpickler
+            ckpt = torch.load(path, map_location=map_location, weights_only=False, pickle_module=_RUNNER_PICKLE)
+        except pickle.UnpicklingError as err2:
+            found = re.findall(r'untrusted (?:global )?(.+)$', str(err2)) or blocked
+            raise CheckpointFormatError(
+                f'checkpoint {path!r} pickles untrusted objects ({", ".join(found[:3])}); it is not a plain '
+                'state dict. Re-save it as `torch.save({"state_dict": model.state_dict()}, path)`.') from err
     if not isinstance(ckpt, dict):
         raise CheckpointFormatError(f'checkpoint {path!r} holds a {type(ckpt).__name__}, not a dict of '
                                     'tensors (a TorchScript/pickled model?); save its state_dict instead.')

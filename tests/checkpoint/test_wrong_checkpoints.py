@@ -98,3 +98,27 @@ def test_missing_branch_is_named(tmp_path):
     path = save({'state_dict': sd}, tmp_path)
     with pytest.raises(CheckpointFormatError, match="no tensors under 'module.momentum_encoder.'"):
         load_vit_weights(vit(), path, branch='target')
+
+
+class _Sneaky:
+    """Pickles as getattr(ndarray, 'tofile'): a file-writing method smuggled in through getattr."""
+
+    def __reduce__(self):
+        import numpy as np
+        return (getattr, (np.zeros(1), 'tofile'))
+
+
+def test_runner_checkpoint_reads_but_smuggled_code_does_not(tmp_path):
+    import os
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    runner = save({'state_dict': {'backbone.w': torch.ones(2)}, 'meta': {'iter': np.int64(7)},
+                   'message_hub': {'loss': HistoryBuffer()}}, tmp_path, 'runner.pth')
+    ckpt = read_checkpoint(runner)  # mmengine's own objects: restricted unpickler
+    assert ckpt['meta']['iter'] == 7 and torch.equal(ckpt['state_dict']['backbone.w'], torch.ones(2))
+    evil = save({'meta': {'iter': np.int64(7)}, 'x': os.system}, tmp_path, 'evil.pth')
+    with pytest.raises(CheckpointFormatError, match=r'untrusted objects \((posix|nt)\.system'):
+        read_checkpoint(evil)
+    sneaky = save({'meta': {'hub': HistoryBuffer()}, 'x': _Sneaky()}, tmp_path, 'sneaky.pth')
+    with pytest.raises(CheckpointFormatError, match="getattr\\(ndarray, 'tofile'\\)"):
+        read_checkpoint(sneaky)
