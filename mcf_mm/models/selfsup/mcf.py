@@ -6,6 +6,7 @@ import torch
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
+from torch.profiler import record_function
 
 from mcf_mm.registry import MODELS
 
@@ -104,22 +105,36 @@ class MCF(BaseSelfSupervisor):
         return self.target['projector'](tokens[:, 0])  # [N, C]
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
-        """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE)."""
-        img = inputs[0] if isinstance(inputs, (list, tuple)) else inputs  # [N, 3, H, W]
-        self._maybe_momentum_update()
-        tokens, _, ids_restore = self._online(img)
-        pseudo = self.pseudo_image(tokens, ids_restore)  # [N, 3, H, W]
-        with torch.no_grad():
-            real_feats = self.target_generator(img)
-        pseudo_feats = self.target_generator(pseudo)
-        losses = dict(loss_mim=self.head.loss(pseudo_feats, real_feats))
+        """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE).
 
-        q = self.projector(tokens[:, 0])  # [N, C]
-        k = self._target_keys(img)
-        loss_con = self.contrast_head.loss(q, k)
+        Each part runs under a ``torch.profiler.record_function`` label ``mcf/<part>`` so that profilers
+        (and tools/analysis/benchmark_pretrain.py) can break the step time down.
+        """
+        img = inputs[0] if isinstance(inputs, (list, tuple)) else inputs  # [N, 3, H, W]
+        with record_function('mcf/ema_update'):
+            self._maybe_momentum_update()
+        with record_function('mcf/online_encoder'):
+            tokens, _, ids_restore = self._online(img)  # [N, 1+K, D]
+        with record_function('mcf/decoder'):
+            pseudo = self.pseudo_image(tokens, ids_restore)  # [N, 3, H, W]
+        with record_function('mcf/teacher_real'), torch.no_grad():
+            real_feats = self.target_generator(img)
+        with record_function('mcf/teacher_pseudo'):
+            pseudo_feats = self.target_generator(pseudo)
+        with record_function('mcf/heads'):
+            losses = dict(loss_mim=self.head.loss(pseudo_feats, real_feats))
+            q = self.projector(tokens[:, 0])  # [N, C]
+        with record_function('mcf/target_encoder'):
+            k = self._target_keys(img)
+        with record_function('mcf/heads'):
+            loss_con = self.contrast_head.loss(q, k)
         if self.symmetric:
-            tokens2, _, _ = self._online(img)
-            loss_con = loss_con + self.contrast_head.loss(self.projector(tokens2[:, 0]), self._target_keys(img))
+            with record_function('mcf/online_encoder'):
+                tokens2, _, _ = self._online(img)
+            with record_function('mcf/target_encoder'):
+                k2 = self._target_keys(img)
+            with record_function('mcf/heads'):
+                loss_con = loss_con + self.contrast_head.loss(self.projector(tokens2[:, 0]), k2)
         losses['loss_contrast'] = loss_con
         return losses
 
