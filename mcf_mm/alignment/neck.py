@@ -21,4 +21,7 @@ class FacePyramidNeck(Feature2Pyramid):
         if len(inputs) != len(self.rescales):
             raise ValueError(f'FacePyramidNeck got {len(inputs)} feature maps but has {len(self.rescales)} '
                              'rescales; make the backbone out_indices match (e.g. (3, 5, 7, 11)).')
-        return super().forward(inputs)
+        # mmseg indexes a fixed op list by position; look each level's op up by its own rescale instead,
+        # so any subset of rescales works (identical result for [4, 2, 1, 0.5]).
+        ops = {4: 'upsample_4x', 2: 'upsample_2x', 1: 'identity', 0.5: 'downsample_2x', 0.25: 'downsample_4x'}
+        return tuple(getattr(self, ops[k])(x) for k, x in zip(self.rescales, inputs))
