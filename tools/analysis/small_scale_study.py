@@ -1,0 +1,186 @@
+"""Small-scale evidence: does pre-training with mcf_mm help? MAE vs MCF at the same budget, then fine-tuning.
+
+Stages (fixed seeds, every command printed and timed):
+  1. pre-train mmpretrain's MAE on the unlabelled faces for --pretrain-iters iterations;
+  2. pre-train MCF for the same iterations, its frozen teacher being the stage-1 MAE encoder (no published
+     teacher exists at this size, so MCF builds on the MAE run's compute too; the table says so);
+  3. fine-tune Helen-29 landmarks and FASSEG parsing from random init, from MAE and from MCF, per seed;
+  4. evaluate the final checkpoints (tools/test.py) and write a Markdown table and a PNG plot.
+
+    python tools/analysis/small_scale_study.py --utkface ../shared/data/utkface \
+        --helen ../shared/data/helen29 --fasseg ../shared/data/fasseg --seeds 0 1 --work-dir work_dirs/small_scale
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PRETRAIN = {
+    'mae': 'configs/mcf/small_scale/mae_vit-demo-p4_1xb32-600it_utkface-64px.py',
+    'mcf': 'configs/mcf/small_scale/mcf_vit-demo-p4_1xb32-600it_utkface-64px.py',
+}
+TASKS = {
+    'helen29': dict(config='configs/face_alignment/mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py',
+                    metric='NME_inter_ocular', better='lower', label='Helen-29 NME (inter-ocular, %)'),
+    'fasseg': dict(config='configs/face_parsing/mcf_vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
+                   metric='mF1', better='higher', label='FASSEG V2 mean F1 (%)'),
+}
+INITS = ('random', 'mae', 'mcf')
+
+
+def run(cmd: List[str], log: str) -> float:
+    """Run a command (output to ``log``), fail loudly, return its wall time in seconds."""
+    print('$ ' + ' '.join(cmd), flush=True)
+    start = time.time()
+    with open(log, 'w') as f:
+        proc = subprocess.run(cmd, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise SystemExit(f'command failed ({proc.returncode}); see {log}')
+    return time.time() - start
+
+
+def set_data_root(node, root: str) -> None:
+    """Point every `data_root` entry of a config tree at ``root``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'data_root':
+                node[key] = root
+            else:
+                set_data_root(value, root)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            set_data_root(item, root)
+
+
+def last_checkpoint(work_dir: str) -> str:
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+def pretrain(args, times: Dict[str, float]) -> Dict[str, str]:
+    from mmengine.config import Config
+    ckpts = {}
+    for name in ('mae', 'mcf'):
+        cfg = Config.fromfile(osp.join(REPO, PRETRAIN[name]))
+        set_data_root(cfg.train_dataloader, args.utkface)
+        n = args.pretrain_iters
+        cfg.train_cfg.max_iters = n
+        cfg.param_scheduler[1].update(T_max=n - 50, end=n)
+        cfg.default_hooks.checkpoint.interval = n
+        cfg.randomness = dict(seed=args.pretrain_seed)
+        if name == 'mcf':
+            cfg.model.target_generator.checkpoint = ckpts['mae']
+        work = osp.join(args.work_dir, name)
+        os.makedirs(work, exist_ok=True)
+        derived = osp.join(work, f'{name}_pretrain.py')
+        cfg.dump(derived)
+        times[f'pretrain {name}'] = run([sys.executable, 'tools/train.py', derived, '--work-dir', work],
+                                        osp.join(work, 'train.log'))
+        ckpts[name] = last_checkpoint(work)
+    return ckpts
+
+
+def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times: Dict[str, float]) -> dict:
+    from mmengine.config import Config
+    spec = TASKS[task]
+    cfg = Config.fromfile(osp.join(REPO, spec['config']))
+    set_data_root(cfg, getattr(args, task.replace('29', '')))
+    cfg.randomness = dict(seed=seed)
+    cfg.model.backbone.init_cfg = None if init == 'random' else dict(
+        type='Pretrained', checkpoint=ckpts[init], source='auto', branch='online', min_matched=0.9)
+    work = osp.join(args.work_dir, 'finetune', f'{task}_{init}_seed{seed}')
+    os.makedirs(work, exist_ok=True)
+    derived = osp.join(work, 'config.py')
+    cfg.dump(derived)
+    t = run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log'))
+    out = osp.join(work, 'metrics.json')
+    t += run([sys.executable, 'tools/test.py', derived, last_checkpoint(work), '--work-dir', work, '--out', out],
+             osp.join(work, 'test.log'))
+    times[f'finetune {task} {init} seed{seed}'] = t
+    with open(out) as f:
+        metrics = json.load(f)
+    key = next((k for k in metrics if k.endswith(spec['metric'])), None)
+    if key is None:
+        raise SystemExit(f'metric {spec["metric"]} not in {sorted(metrics)} ({out})')
+    return dict(task=task, init=init, seed=seed, value=float(metrics[key]), key=key)
+
+
+def summarise(results: List[dict], times: Dict[str, float], args) -> str:
+    lines = [f'| pre-training | {" | ".join(TASKS[t]["label"] + (" ↓" if TASKS[t]["better"] == "lower" else " ↑") for t in TASKS)} |',
+             '|---|' + '---|' * len(TASKS)]
+    names = dict(random='none (random init)', mae=f'MAE, {args.pretrain_iters} it',
+                 mcf=f'MCF, {args.pretrain_iters} it (teacher: the MAE encoder)')
+    for init in INITS:
+        cells = []
+        for task in TASKS:
+            vals = [r['value'] for r in results if r['task'] == task and r['init'] == init]
+            cells.append(f'{np.mean(vals):.2f} ± {np.std(vals):.2f} (n={len(vals)})' if vals else 'n/a')
+        lines.append(f'| {names[init]} | ' + ' | '.join(cells) + ' |')
+    per_seed = ['', '| run | value |', '|---|---|'] + [
+        f'| {r["task"]} {r["init"]} seed {r["seed"]} | {r["value"]:.3f} |' for r in results]
+    wall = ['', '| stage | wall time (s) |', '|---|---|'] + [f'| {k} | {v:.0f} |' for k, v in times.items()]
+    return '\n'.join(lines + per_seed + wall)
+
+
+def plot(results: List[dict], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(5 * len(TASKS), 3.6))
+    for ax, task in zip(np.atleast_1d(axes), TASKS):
+        means, stds = [], []
+        for init in INITS:
+            vals = [r['value'] for r in results if r['task'] == task and r['init'] == init]
+            means.append(np.mean(vals) if vals else np.nan)
+            stds.append(np.std(vals) if vals else 0.0)
+            ax.scatter([init] * len(vals), vals, color='k', s=12, zorder=3)
+        ax.bar(INITS, means, yerr=stds, color=['#bbbbbb', '#6a9fd4', '#e07b39'], capsize=4)
+        ax.set_title(TASKS[task]['label'] + (' (lower is better)' if TASKS[task]['better'] == 'lower'
+                                             else ' (higher is better)'), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--utkface', default='../shared/data/utkface', help='unlabelled face folder')
+    p.add_argument('--helen', default='../shared/data/helen29/', help='Helen-29 folder')
+    p.add_argument('--fasseg', default='../shared/data/fasseg', help='FASSEG folder')
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1], help='fine-tuning seeds')
+    p.add_argument('--pretrain-seed', type=int, default=0)
+    p.add_argument('--pretrain-iters', type=int, default=600)
+    p.add_argument('--tasks', nargs='+', default=list(TASKS), choices=list(TASKS))
+    p.add_argument('--work-dir', default='work_dirs/small_scale')
+    args = p.parse_args()
+    for name in ('utkface', 'helen', 'fasseg'):
+        if not osp.isdir(getattr(args, name)):
+            raise SystemExit(f'--{name} {getattr(args, name)!r} is not a folder')
+    os.makedirs(args.work_dir, exist_ok=True)
+    times: Dict[str, float] = {}
+    ckpts = pretrain(args, times)
+    results = []
+    for task in args.tasks:
+        for init in INITS:
+            for seed in args.seeds:
+                results.append(finetune(args, task, init, seed, ckpts, times))
+                with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+                    json.dump(dict(results=results, times=times), f, indent=2)
+    table = summarise(results, times, args)
+    header = (f'Pre-training: {args.pretrain_iters} iterations × 32 images of {args.utkface} at 64 px, '
+              f'seed {args.pretrain_seed}; fine-tuning seeds {args.seeds}; CPU, '
+              f'{os.cpu_count()} cores. Mean ± std over seeds.\n\n')
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(header + table + '\n')
+    plot(results, osp.join(args.work_dir, 'results.png'))
+    print(header + table)
+
+
+if __name__ == '__main__':
+    main()
