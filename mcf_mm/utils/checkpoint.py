@@ -399,3 +399,27 @@ def converter_cli(source: str, description: str, argv: Optional[List[str]] = Non
     parser.add_argument('--num-heads', type=int, default=None, help='attention heads if not width // 64')
     args = parser.parse_args(argv)
     return convert_checkpoint(args.src, args.dst, source=source, branch=args.branch, num_heads=args.num_heads)
+
+
+_CLIP_TEXT_PREFIXES = ('token_embedding.', 'positional_embedding', 'transformer.', 'ln_final.', 'text_projection')
+
+
+def clip_to_farl_state_dict(ckpt: dict) -> Dict[str, Tensor]:
+    """Map a whole OpenAI CLIP / FaRL checkpoint (image and text towers) onto mcf_mm's ``FaRL`` algorithm.
+
+    ``visual.*`` -> ``backbone.*`` (mmpretrain names), ``visual.proj`` [W, E] -> ``visual_proj.weight``
+    [E, W], the text tower -> ``text_encoder.*`` (same names), ``logit_scale`` -> ``itc_loss.logit_scale``.
+    Lets FaRL pre-training continue from the released weights, or zero-shot use of them.
+    """
+    sd = _tensors(_state_dict_of(ckpt))
+    if not any(k.startswith('visual.') for k in sd) or 'token_embedding.weight' not in sd:
+        raise CheckpointFormatError('a FaRL/CLIP checkpoint with both towers (`visual.*` and `token_embedding`) '
+                                    f'is needed; found {_describe(sd)}.')
+    vit, _, _ = to_vit_state_dict({'state_dict': sd}, source='clip')
+    out = OrderedDict(('backbone.' + k, v) for k, v in vit.items())
+    if 'visual.proj' in sd:
+        out['visual_proj.weight'] = sd['visual.proj'].t().contiguous()
+    out.update(('text_encoder.' + k, v) for k, v in sd.items() if k.startswith(_CLIP_TEXT_PREFIXES))
+    if 'logit_scale' in sd:
+        out['itc_loss.logit_scale'] = sd['logit_scale']
+    return out

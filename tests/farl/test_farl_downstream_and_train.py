@@ -94,3 +94,40 @@ def test_tiny_config_trains_one_step(tmp_path):
                   init_cfg=dict(type='Pretrained', checkpoint=osp.join(work, 'epoch_1.pth')))
     vit.init_weights()
     torch.testing.assert_close(vit.layers[1].attn.qkv.weight, keys['backbone.layers.1.attn.qkv.weight'])
+
+
+def test_official_farl_converts_to_the_farl_algorithm(tmp_path):
+    import importlib.util
+    from mmengine.registry import DefaultScope
+    from mcf_mm.registry import MODELS
+    torch.manual_seed(0)
+    visual = randomise(ClipViT(input_resolution=32, patch_size=8, width=32, layers=2, heads=2,
+                               output_dim=16)).eval()
+    text = CLIPTextTransformer(vocab_size=49408, context_length=77, width=16, layers=1, heads=2, embed_dim=16)
+    sd = {'visual.' + k: v for k, v in visual.state_dict().items()}
+    sd.update(text.state_dict())
+    sd['logit_scale'] = torch.tensor(3.0)
+    src, dst = str(tmp_path / 'farl.pth'), str(tmp_path / 'farl_algo.pth')
+    torch.save({'state_dict': sd}, src)
+    spec = importlib.util.spec_from_file_location(
+        'conv', osp.join(ROOT, 'tools', 'model_converters', 'farl_to_mcf_mm_farl.py'))
+    conv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conv)
+    conv.main([src, dst])
+    cfg = dict(type='FaRL', use_mim=False, embed_dim=16,
+               backbone=dict(type='FaceViT', arch=ARCH, img_size=32, patch_size=8, final_norm=True,
+                             out_type='cls_token', **clip_style_vit_kwargs()),
+               text_encoder=dict(type='CLIPTextTransformer', context_length=77, width=16, layers=1, heads=2,
+                                 embed_dim=16))
+    with DefaultScope.overwrite_default_scope('mcf_mm'):
+        model = MODELS.build(cfg)
+    result = model.load_state_dict(torch.load(dst, weights_only=True)['state_dict'], strict=False)
+    assert result.missing_keys == ['mask_token'] and result.unexpected_keys == []
+    model.eval()
+    img = torch.randn(2, 3, 32, 32)
+    tokens = torch.zeros(2, 77, dtype=torch.long)
+    tokens[:, :3] = torch.tensor([[49406, 320, 49407], [49406, 1125, 49407]])
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode_image(img), visual(img), atol=1e-5, rtol=0)  # ln_post + proj
+        torch.testing.assert_close(model.encode_text(tokens), text(tokens), atol=1e-6, rtol=0)
+    assert model.itc_loss.logit_scale.item() == 3.0

@@ -7,6 +7,7 @@ Formats:
 
 Usage:
   python projects/facer_attribute_head/tools/make_attribute_annotations.py utkface IMG_DIR OUT_DIR [--limit N]
+      [--exclude NAMES_TXT]
   python projects/facer_attribute_head/tools/make_attribute_annotations.py celeba ATTR_TXT OUT_DIR --partition P
 """
 import argparse
@@ -29,8 +30,10 @@ def utkface_labels(name: str) -> Optional[List[int]]:
     return [i for i, f in enumerate(flags) if f]
 
 
-def from_utkface(img_dir: str, limit: Optional[int] = None) -> Tuple[List[str], Dict[str, List[dict]]]:
-    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png')))
+def from_utkface(img_dir: str, limit: Optional[int] = None,
+                 exclude: Optional[set] = None) -> Tuple[List[str], Dict[str, List[dict]]]:
+    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png'))
+                   and n not in (exclude or set()))
     rows = [(n, utkface_labels(n)) for n in names]
     rows = [(n, lab) for n, lab in rows if lab is not None][:limit]
     splits = {'train': [], 'val': []}
@@ -62,9 +65,11 @@ def main(argv=None) -> Dict[str, str]:
     parser.add_argument('out_dir')
     parser.add_argument('--partition', help='CelebA list_eval_partition.txt')
     parser.add_argument('--limit', type=int, default=None)
+    parser.add_argument('--exclude', help='text file of image names to leave out (e.g. those seen in pre-training)')
     args = parser.parse_args(argv)
     if args.format == 'utkface':
-        classes, splits = from_utkface(args.src, args.limit)
+        exclude = set(open(args.exclude).read().split()) if args.exclude else None
+        classes, splits = from_utkface(args.src, args.limit, exclude)
     else:
         classes, splits = from_celeba(args.src, args.partition)
     os.makedirs(args.out_dir, exist_ok=True)
