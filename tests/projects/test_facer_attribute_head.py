@@ -64,7 +64,7 @@ def test_config_trains_and_validates(tmp_path):
     cfg.model.head.in_channels = 32
     for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'val')):
         loader.batch_size = 2
-        loader.dataset.data_root = str(img_dir)
+        loader.dataset.data_prefix = dict(img_path=str(img_dir))
         loader.dataset.ann_file = ann[split]
         for t in loader.dataset.pipeline:
             if t['type'] == 'Resize':

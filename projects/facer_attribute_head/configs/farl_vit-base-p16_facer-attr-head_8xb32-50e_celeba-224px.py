@@ -16,7 +16,7 @@ model = dict(
                   init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     head=dict(num_classes=40, in_channels=768, num_layers=4))
 
-data_root = 'data/celeba/img_align_celeba'  # aligned 178x218 crops
+img_dir = 'data/celeba/img_align_celeba'  # aligned 178x218 crops
 ann_root = 'data/celeba/mm_ann/'  # tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
 _size = 224
 train_pipeline = [
@@ -31,12 +31,12 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(batch_size=32, num_workers=8,
-                        dataset=dict(data_root=data_root, ann_file=ann_root + 'train.json', pipeline=train_pipeline))
+                        dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json', pipeline=train_pipeline))
 val_dataloader = dict(batch_size=64, num_workers=8,
-                      dataset=dict(data_root=data_root, ann_file=ann_root + 'val.json', pipeline=test_pipeline))
+                      dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json', pipeline=test_pipeline))
 test_dataloader = dict(batch_size=64, num_workers=8,
-                       dataset=dict(type='MultiLabelDataset', data_root=data_root, ann_file=ann_root + 'test.json',
-                                    data_prefix='', pipeline=test_pipeline))
+                       dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'test.json',
+                                    data_prefix=dict(img_path=img_dir), pipeline=test_pipeline))
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

@@ -22,7 +22,7 @@ model = dict(
     head=dict(type='FacerAttributeHead', num_classes=len(attributes), in_channels=96, num_layers=2, dropout=0.1),
 )
 
-data_root = '../shared/data/utkface/data/images'
+img_dir = '../shared/data/utkface/data/images'  # relative to the repository root
 ann_root = 'work_dirs/demo/facer_attr_ann/'  # made by tools/make_attribute_annotations.py (see README)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -38,13 +38,13 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=32, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MultiLabelDataset', data_root=data_root, ann_file=ann_root + 'train.json',
-                 data_prefix='', pipeline=train_pipeline))
+    dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'train.json',
+                 data_prefix=dict(img_path=img_dir), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MultiLabelDataset', data_root=data_root, ann_file=ann_root + 'val.json',
-                 data_prefix='', pipeline=test_pipeline))
+    dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'val.json',
+                 data_prefix=dict(img_path=img_dir), pipeline=test_pipeline))
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
