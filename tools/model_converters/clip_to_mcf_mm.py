@@ -1,4 +1,5 @@
-"""Convert an OpenAI CLIP or FaRL ViT checkpoint (state_dict with visual.*) to an mmpretrain/mcf_mm backbone checkpoint.
+"""Convert an OpenAI CLIP or FaRL ViT checkpoint (state_dict with visual.*); the text tower and visual.proj are
+dropped to an mmpretrain/mcf_mm backbone checkpoint.
 
 Usage: python tools/model_converters/clip_to_mcf_mm.py SRC DST [--branch online|target] [--num-heads H]
 The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
@@ -10,7 +11,7 @@ from mcf_mm.utils.checkpoint import converter_cli
 
 def main(argv=None) -> dict:
     """Run the conversion; returns the written meta."""
-    return converter_cli('clip', """Convert an OpenAI CLIP or FaRL ViT checkpoint (state_dict with visual.*); the text tower and visual.proj are dropped.""", argv)
+    return converter_cli('clip', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':

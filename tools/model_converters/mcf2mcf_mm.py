@@ -1,4 +1,5 @@
-"""Convert a original MCF checkpoint ({'model': online_encoder./target_encoder. timm-style keys}) to an mmpretrain/mcf_mm backbone checkpoint.
+"""Convert an original MCF checkpoint ({'model': online_encoder./target_encoder. timm-style keys}); --branch
+picks the encoder to an mmpretrain/mcf_mm backbone checkpoint.
 
 Usage: python tools/model_converters/mcf2mcf_mm.py SRC DST [--branch online|target] [--num-heads H]
 The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
@@ -10,7 +11,7 @@ from mcf_mm.utils.checkpoint import converter_cli
 
 def main(argv=None) -> dict:
     """Run the conversion; returns the written meta."""
-    return converter_cli('mcf', """Convert a original MCF checkpoint ({'model': online_encoder./target_encoder. timm-style keys}); --branch picks the encoder.""", argv)
+    return converter_cli('mcf', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-"""Convert a mcf_mm pre-training checkpoint (MCF algorithm) to an mmpretrain/mcf_mm backbone checkpoint.
+"""Convert an mcf_mm pre-training checkpoint (MCF algorithm); --branch online=backbone., target=EMA
+target.backbone. to an mmpretrain/mcf_mm backbone checkpoint.
 
 Usage: python tools/model_converters/mcf_mm_extract_backbone.py SRC DST [--branch online|target] [--num-heads H]
 The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
@@ -10,7 +11,7 @@ from mcf_mm.utils.checkpoint import converter_cli
 
 def main(argv=None) -> dict:
     """Run the conversion; returns the written meta."""
-    return converter_cli('mcf_mm', """Convert a mcf_mm pre-training checkpoint (MCF algorithm); --branch online=backbone., target=EMA target.backbone..""", argv)
+    return converter_cli('mcf_mm', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':

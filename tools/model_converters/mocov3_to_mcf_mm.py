@@ -1,4 +1,5 @@
-"""Convert a MoCo-v3 ViT checkpoint (state_dict with module.base_encoder./module.momentum_encoder.) to an mmpretrain/mcf_mm backbone checkpoint.
+"""Convert a MoCo-v3 ViT checkpoint (state_dict with module.base_encoder./module.momentum_encoder.); --branch
+online=base, target=momentum to an mmpretrain/mcf_mm backbone checkpoint.
 
 Usage: python tools/model_converters/mocov3_to_mcf_mm.py SRC DST [--branch online|target] [--num-heads H]
 The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads with FaceViT's
@@ -10,7 +11,7 @@ from mcf_mm.utils.checkpoint import converter_cli
 
 def main(argv=None) -> dict:
     """Run the conversion; returns the written meta."""
-    return converter_cli('mocov3', """Convert a MoCo-v3 ViT checkpoint (state_dict with module.base_encoder./module.momentum_encoder.); --branch online=base, target=momentum.""", argv)
+    return converter_cli('mocov3', __doc__.split('\n\n')[0], argv)
 
 
 if __name__ == '__main__':

@@ -31,9 +31,11 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(batch_size=32, num_workers=8,
-                        dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json', pipeline=train_pipeline))
+                        dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json',
+                                     pipeline=train_pipeline))
 val_dataloader = dict(batch_size=64, num_workers=8,
-                      dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json', pipeline=test_pipeline))
+                      dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json',
+                                   pipeline=test_pipeline))
 test_dataloader = dict(batch_size=64, num_workers=8,
                        dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'test.json',
                                     data_prefix=dict(img_path=img_dir), pipeline=test_pipeline))
