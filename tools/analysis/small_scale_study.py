@@ -80,6 +80,11 @@ def pretrain(args, times: Dict[str, float]) -> Dict[str, str]:
         work = osp.join(args.work_dir, name)
         os.makedirs(work, exist_ok=True)
         derived = osp.join(work, f'{name}_pretrain.py')
+        done = osp.join(work, f'iter_{n}.pth')
+        if osp.isfile(done):  # a finished stage of an earlier, interrupted study
+            print(f'reusing {done}')
+            ckpts[name] = done
+            continue
         cfg.dump(derived)
         times[f'pretrain {name}'] = run([sys.executable, 'tools/train.py', derived, '--work-dir', work],
                                         osp.join(work, 'train.log'))
@@ -98,17 +103,25 @@ def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times
     work = osp.join(args.work_dir, 'finetune', f'{task}_{init}_seed{seed}')
     os.makedirs(work, exist_ok=True)
     derived = osp.join(work, 'config.py')
+    out = osp.join(work, 'metrics.json')
+    if osp.isfile(out):  # finished in an earlier, interrupted study
+        print(f'reusing {out}')
+        return read_metric(out, task, init, seed)
     cfg.dump(derived)
     t = run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log'))
-    out = osp.join(work, 'metrics.json')
     t += run([sys.executable, 'tools/test.py', derived, last_checkpoint(work), '--work-dir', work, '--out', out],
              osp.join(work, 'test.log'))
     times[f'finetune {task} {init} seed{seed}'] = t
-    with open(out) as f:
+    return read_metric(out, task, init, seed)
+
+
+def read_metric(path: str, task: str, init: str, seed: int) -> dict:
+    with open(path) as f:
         metrics = json.load(f)
-    key = next((k for k in metrics if k.endswith(spec['metric'])), None)
+    wanted = TASKS[task]['metric']
+    key = next((k for k in metrics if k.split('/')[-1] == wanted), None)
     if key is None:
-        raise SystemExit(f'metric {spec["metric"]} not in {sorted(metrics)} ({out})')
+        raise SystemExit(f'metric {wanted} not in {sorted(metrics)} ({path})')
     return dict(task=task, init=init, seed=seed, value=float(metrics[key]), key=key)
 
 
@@ -158,6 +171,7 @@ def main() -> None:
     p.add_argument('--pretrain-iters', type=int, default=600)
     p.add_argument('--tasks', nargs='+', default=list(TASKS), choices=list(TASKS))
     p.add_argument('--work-dir', default='work_dirs/small_scale')
+    p.add_argument('--pretrain-only', action='store_true', help='stop after the two pre-training stages')
     args = p.parse_args()
     for name in ('utkface', 'helen', 'fasseg'):
         if not osp.isdir(getattr(args, name)):
@@ -165,6 +179,9 @@ def main() -> None:
     os.makedirs(args.work_dir, exist_ok=True)
     times: Dict[str, float] = {}
     ckpts = pretrain(args, times)
+    if args.pretrain_only:
+        print(f'pre-training done: {ckpts}; times {times}')
+        return
     results = []
     for task in args.tasks:
         for init in INITS:

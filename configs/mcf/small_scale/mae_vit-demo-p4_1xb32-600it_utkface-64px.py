@@ -1,5 +1,5 @@
 # Baseline: mmpretrain's MAE, same encoder and decoder as the MCF run, same data and budget.
-_base_ = ['./_utkface_64px.py', '../../_base_/default_runtime.py']
+_base_ = ['./_utkface_64px.py']
 model = dict(
     type='MAE',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],

@@ -1,6 +1,6 @@
 # MCF at small scale. Its frozen teacher is the MAE encoder of the baseline run (no published teacher exists at
 # this size): MCF's result therefore builds on the MAE run's compute as well, which the study states.
-_base_ = ['./_utkface_64px.py', '../../_base_/default_runtime.py']
+_base_ = ['./_utkface_64px.py']
 model = dict(
     type='MCF',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],

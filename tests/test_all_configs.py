@@ -1,0 +1,46 @@
+"""Every config in configs/ parses (its _base_ chain resolves); the MCF recipe holds the paper's numbers."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+import mcf_mm  # noqa: F401
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+                 if '_base_' not in p and not osp.basename(p).startswith('_'))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
+def test_config_parses(path):
+    cfg = Config.fromfile(path)
+    assert 'model' in cfg and 'default_scope' in cfg
+
+
+def test_recipe_is_the_papers():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mcf', 'pretrain.py'))
+    m = cfg.model
+    assert m.type == 'MCF' and m.backbone.arch == 'base' and m.backbone.img_size == 224
+    assert m.backbone.patch_size == 16 and m.backbone.mask_ratio == 0.75
+    assert (m.neck.decoder_embed_dim, m.neck.decoder_depth, m.neck.decoder_num_heads) == (512, 8, 16)
+    assert m.target_generator.out_indices == (2, 5, 8, 11)
+    assert m.head.loss_weight == 1000.0 and m.contrast_head.temperature == 0.2
+    assert (m.projector.in_channels, m.projector.hid_channels, m.projector.out_channels) == (768, 4096, 256)
+    assert m.projector.last_bn and not m.projector.last_bn_affine and not m.contrast_head.predictor.last_bn
+    assert m.momentum == 0.99
+    # faithful switches for the original code's oddities
+    assert m.ema_update == 'micro_step' and m.head.norm_dim == 'token' and m.symmetric is False
+    # 8 GPUs x 64 x accumulation 8 = 4096; lr = 1.5e-4 x 4096 / 256
+    assert cfg.train_dataloader.batch_size * 8 * cfg.optim_wrapper.accumulative_counts == 4096
+    assert m.accumulative_counts == cfg.optim_wrapper.accumulative_counts
+    opt = cfg.optim_wrapper.optimizer
+    assert opt.type == 'AdamW' and opt.lr == pytest.approx(1.5e-4 * 4096 / 256) and opt.betas == (0.9, 0.95)
+    assert opt.weight_decay == 0.05 and cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    pw = cfg.optim_wrapper.paramwise_cfg
+    assert pw.bias_decay_mult == pw.norm_decay_mult == pw.flat_decay_mult == 0.0
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == ('LinearLR', 1, 'CosineAnnealingLR', 1, 16)
+    assert cosine.eta_min == 0.0 and cosine.convert_to_iter_based and cfg.train_cfg.max_epochs == 16
+    pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert pipeline == ['Resize', 'RandomFlip', 'PackInputs']
