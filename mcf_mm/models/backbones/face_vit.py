@@ -60,10 +60,6 @@ class FaceViT(VisionTransformer):
             self.pos_embed.requires_grad = False
             self.pos_embed.data.copy_(self._sincos_pos_embed())
 
-    @property
-    def num_patches(self) -> int:
-        return self.patch_resolution[0] * self.patch_resolution[1]
-
     def _sincos_pos_embed(self) -> Tensor:
         pos = build_2d_sincos_position_embedding(
             self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens > 0)  # [1, T, D]

@@ -95,10 +95,6 @@ class MCF(BaseSelfSupervisor):
         pred = self.neck(tokens, ids_restore)  # [N, L, p*p*3]
         return unpatchify(pred, self.backbone.patch_size, self.backbone.patch_resolution)
 
-    def _online(self, img: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        tokens, mask, ids_restore = self.backbone.forward_masked(img)  # [N, 1+K, D], [N, L], [N, L]
-        return tokens, mask, ids_restore
-
     @torch.no_grad()
     def _target_keys(self, img: Tensor) -> Tensor:
         tokens, _, _ = self.target['backbone'].forward_masked(img)  # independent mask
@@ -114,7 +110,7 @@ class MCF(BaseSelfSupervisor):
         with record_function('mcf/ema_update'):
             self._maybe_momentum_update()
         with record_function('mcf/online_encoder'):
-            tokens, _, ids_restore = self._online(img)  # [N, 1+K, D]
+            tokens, _, ids_restore = self.backbone.forward_masked(img)  # [N, 1+K, D]
         with record_function('mcf/decoder'):
             pseudo = self.pseudo_image(tokens, ids_restore)  # [N, 3, H, W]
         with record_function('mcf/teacher_real'), torch.no_grad():
@@ -130,7 +126,7 @@ class MCF(BaseSelfSupervisor):
             loss_con = self.contrast_head.loss(q, k)
         if self.symmetric:
             with record_function('mcf/online_encoder'):
-                tokens2, _, _ = self._online(img)
+                tokens2, _, _ = self.backbone.forward_masked(img)
             with record_function('mcf/target_encoder'):
                 k2 = self._target_keys(img)
             with record_function('mcf/heads'):
@@ -141,7 +137,7 @@ class MCF(BaseSelfSupervisor):
     @torch.no_grad()
     def reconstruct(self, img: Tensor) -> Dict[str, Tensor]:
         """For visualisation: masked input and pseudo image, both [N, 3, H, W] in normalised space."""
-        tokens, mask, ids_restore = self._online(img)
+        tokens, mask, ids_restore = self.backbone.forward_masked(img)
         pseudo = self.pseudo_image(tokens, ids_restore)
         p = self.backbone.patch_size
         h, w = self.backbone.patch_resolution
