@@ -3,7 +3,8 @@
 Formats:
   celeba   CelebA's list_attr_celeba.txt (+ list_eval_partition.txt for the official split): 40 attributes.
   utkface  UTKFace file names ``age_gender_race_*.jpg``: 7 attributes derived from the labels
-           (female, child <13, elderly >=60, white, black, asian, indian); every 5th image (sorted) -> val.
+           (female, child <13, elderly >=60, white, black, asian, indian); every 5th image -> val;
+           --limit keeps a seeded random subset.
 
 Usage:
   python projects/facer_attribute_head/tools/make_attribute_annotations.py utkface IMG_DIR OUT_DIR [--limit N]
@@ -11,6 +12,7 @@ Usage:
   python projects/facer_attribute_head/tools/make_attribute_annotations.py celeba ATTR_TXT OUT_DIR --partition P
 """
 import argparse
+import random
 import json
 import os
 import os.path as osp
@@ -35,7 +37,10 @@ def from_utkface(img_dir: str, limit: Optional[int] = None,
     names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png'))
                    and n not in (exclude or set()))
     rows = [(n, utkface_labels(n)) for n in names]
-    rows = [(n, lab) for n, lab in rows if lab is not None][:limit]
+    rows = [(n, lab) for n, lab in rows if lab is not None]
+    if limit is not None and limit < len(rows):  # a seeded random subset: sorted names are ordered by age
+        keep = sorted(random.Random(0).sample(range(len(rows)), limit))
+        rows = [rows[i] for i in keep]
     splits = {'train': [], 'val': []}
     for i, (n, lab) in enumerate(rows):
         splits['val' if i % 5 == 4 else 'train'].append(dict(img_path=n, gt_label=lab))
