@@ -1,5 +1,5 @@
 """UPer heatmap head: mmseg's UPerHead predicting K landmark maps, decoded by sigmoid-weighted soft-argmax."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 from mmengine.registry import DefaultScope
