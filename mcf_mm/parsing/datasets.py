@@ -10,7 +10,7 @@
 """
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List
 
 import cv2
 import numpy as np

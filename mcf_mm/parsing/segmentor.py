@@ -1,5 +1,4 @@
 """mmseg EncoderDecoder that puts canvas logits back on the original image before the argmax."""
-from typing import Optional
 
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder

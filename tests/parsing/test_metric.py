@@ -75,7 +75,8 @@ def test_differs_from_mmseg_mfscore_exactly_by_the_background_term():
     mm = IoUMetric.total_area_to_metrics(*totals, metrics=['mFscore'])
     mm_mean = float(np.nanmean(mm['Fscore'])) * 100  # mmseg's mFscore, background included
     k = len(CLASSES)
-    assert res['mF1'] * (k - 1) + res['F1.background'] == pytest.approx(mm_mean * k, abs=1e-4)  # mmseg counts in float32
+    # mmseg counts in float32, hence the 1e-4 tolerance
+    assert res['mF1'] * (k - 1) + res['F1.background'] == pytest.approx(mm_mean * k, abs=1e-4)
     assert res['mF1'] != pytest.approx(mm_mean, abs=1e-3)
     # with background kept, the two coincide
     keep_all = FaceF1Metric(background_index=None)

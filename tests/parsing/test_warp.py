@@ -28,6 +28,8 @@ def test_tanh_compress_matches_the_separable_formula():
     assert out[0, 0] == out[1, 0]
     assert np.all(np.abs(tanh_compress(n * 10, 0.8)) < 1.0)  # everything lands inside the canvas
     np.testing.assert_array_equal(tanh_compress(n, 0.0), n)
+    inner = np.linspace(-0.99, 0.99, 199)
+    np.testing.assert_allclose(tanh_expand(tanh_compress(inner, 0.8), 0.8), inner, atol=1e-9)
 
 
 def test_coordinates_round_trip_within_1e3():
