@@ -2,7 +2,7 @@
 
 Coordinates are normalised on the input crop as ``u = (p + 0.5) / S`` (``p``: crop pixel with integer
 pixel centres, ``S``: crop side), so heatmap cell ``j`` of a map of width ``W`` sits at ``u = (j + 0.5) / W``
-whatever the map size -- the same convention FaRL uses for its 112² output and 128² targets.
+whatever the map size: FaRL's decoding convention, shared here by the 112² output and the 128² targets.
 """
 from typing import Optional, Sequence, Tuple, Union
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_ARCH
+from align_fixtures import TINY_ARCH
 
 from mcf_mm.alignment.geometry import crop_matrix, transform_points
 from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model, save_landmarks

@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import TINY_ARCH, WFLW_ATTRIBUTES
+from align_fixtures import TINY_ARCH, WFLW_ATTRIBUTES
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.runner import Runner
@@ -89,3 +89,39 @@ def test_pretrained_helen_config_points_at_the_demo_checkpoint():
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.checkpoint.startswith('work_dirs/demo/mcf/')
     assert cfg.model.backbone.arch == dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
+
+
+@pytest.mark.parametrize('name,epochs,face_scale,k,norms', [
+    ('mcf_vit-base-p16_uper-heatmap_8xb5-150e_aflw19-512px.py', 150, 1.0, 19,
+     dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10))),
+    ('mcf_vit-base-p16_uper-heatmap_8xb5-250e_300w-512px.py', 250, 0.8, 68,
+     dict(inter_ocular=(36, 45), inter_pupil=([36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]))),
+    ('mcf_vit-base-p16_uper-heatmap_8xb5-150e_wflw-512px.py', 150, 0.8, 98,
+     dict(inter_ocular=(60, 72), inter_pupil=(96, 97))),
+])
+def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, norms):
+    cfg = Config.fromfile(_cfg(name))
+    m = cfg.model
+    assert (m.backbone.arch, m.backbone.patch_size, m.backbone.resize_input) == ('base', 16, 448)
+    assert m.backbone.out_indices == (3, 5, 7, 11) and m.backbone.final_norm is False
+    assert m.neck.embed_dim == 768 and tuple(m.neck.rescales) == (4, 2, 1, 0.5)
+    assert (m.head.channels, tuple(m.head.pool_scales), m.head.dropout_ratio, m.head.num_keypoints) == (
+        768, (1, 2, 3, 6), 0.1, k)
+    c = m.head.decoder
+    assert (c.input_size, c.heatmap_size, c.sigma, c.radius) == (512, 128, 1.25, 5.0)
+    assert m.head.heatmap_loss.loss_weight == m.head.point_loss.loss_weight == 1.0
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert (crop.type, crop.input_size, crop.face_scale, crop.rotate, crop.shift, crop.scale) == (
+        'FaceBoxCrop', 512, face_scale, 10, 0.05, 0.1)
+    assert cfg.test_dataloader.dataset.pipeline[1].face_scale == face_scale
+    assert 'RandomFlip' not in [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.betas, opt.weight_decay) == ('AdamW', 1e-2, (0.9, 0.999), 1e-5)
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys['backbone'].lr_mult == 0.01  # backbone lr 1e-4
+    assert cfg.optim_wrapper.type == 'OptimWrapper'  # fp32
+    ema = cfg.custom_hooks[0]
+    assert ema.type == 'EMAHook' and ema.momentum == pytest.approx(1 - 0.999)
+    assert cfg.train_cfg.max_epochs == epochs and cfg.train_dataloader.batch_size == 5
+    assert cfg.default_hooks.checkpoint.rule == 'less'
+    assert {n: (v if isinstance(v, str) else tuple(v)) for n, v in cfg.val_evaluator.normalizers.items()} == \
+        {n: (v if isinstance(v, str) else tuple(v)) for n, v in norms.items()}
