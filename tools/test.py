@@ -2,6 +2,10 @@
 import argparse
 import os
 import os.path as osp
+import sys
+
+# The repository root, so that configs can `custom_imports` plugins under projects/.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mcf_mm  # noqa: F401
 import torch

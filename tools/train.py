@@ -2,8 +2,12 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
-import mcf_mm  # noqa: F401  (applies the environment fixes before mm* modules are used)
+# The repository root, so that configs can `custom_imports` plugins under projects/.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mcf_mm  # noqa: E402,F401  (applies the environment fixes before mm* modules are used)
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
