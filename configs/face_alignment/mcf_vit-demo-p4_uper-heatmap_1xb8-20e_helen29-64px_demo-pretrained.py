@@ -1,5 +1,5 @@
 # As the random-init Helen-29 config, but the backbone starts from the CPU pre-training demo's checkpoint
-# (configs/mcf/cpu_demo, mcf_mm format, keys under `backbone.`; position embeddings resized 8² -> 16²).
+# (configs/mcf/cpu_demo, mcf_mm format, keys under `backbone.`; same 32-px input, so no position resizing).
 _base_ = ['./mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py']
 
 pretrained = 'work_dirs/demo/mcf/epoch_30.pth'
