@@ -7,13 +7,16 @@ from typing import List, Optional
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
 
 from mcf_mm.registry import DATASETS, TRANSFORMS
 from .decode import ImageDecodeError, decode_image
 
 def build_pipeline(pipeline) -> list:
-    """Build transform dicts in mcf_mm's scope (which also resolves mmpretrain's and mmcv's transforms)."""
-    return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
+    """Build transform dicts in mcf_mm's scope (which also resolves mmpretrain's and mmcv's transforms),
+    whatever the current default scope is."""
+    with DefaultScope.overwrite_default_scope('mcf_mm'):
+        return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
 
 
 _LMDB_ENVS: dict = {}  # (path, pid) -> environment; workers open their own
