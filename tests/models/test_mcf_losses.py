@@ -68,9 +68,10 @@ def _free_port() -> int:
 
 def test_info_nce_two_processes_gathers_keys_and_offsets_labels():
     q_all, k_all = fixed(8, 8, 5), fixed(8, 8, 6)
-    results = mp.Manager().dict()
+    results = mp.get_context('spawn').Manager().dict()
+    # spawn, not fork: forking after OpenMP threads started can deadlock the children
     mp.start_processes(_worker, args=(_free_port(), q_all, k_all, results), nprocs=2, join=True,
-                       start_method='fork')
+                       start_method='spawn')
     for rank in range(2):
         q = q_all[rank * 4:(rank + 1) * 4].numpy()
         expected = reference_info_nce(q, k_all.numpy(), 4 * rank, 0.2)  # keys from both, labels + 4*rank
