@@ -1,6 +1,6 @@
 # Demo stage 2 (the README's main job runs both stages): MCF on the bundled faces, 2 CPU cores, minutes.
 # The teacher is the stage-1 MAE encoder (override model.target_generator.checkpoint to use another).
-_base_ = ['./_demo_data.py', '../../_base_/default_runtime.py']
+_base_ = ['../../_base_/default_runtime.py', './_demo_common.py']
 model = dict(
     type='MCF',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
@@ -19,12 +19,4 @@ model = dict(
     momentum=0.99,
     ema_update='step',
 )
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
-                     paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=29, by_epoch=True, begin=1, end=30, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=2))

@@ -10,11 +10,11 @@ import tarfile
 from collections import defaultdict
 from typing import List, Optional, Sequence, Union
 
-import mmcv
-import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
+from mcf_mm.datasets.decode import ImageDecodeError, decode_image
+from mcf_mm.datasets.face_image import build_pipeline
 from mcf_mm.registry import DATASETS, TRANSFORMS
 from .tokenizer import get_tokenizer
 
@@ -58,9 +58,7 @@ class ImageTextTarDataset(BaseDataset):
                  pipeline: Sequence = (), **kwargs) -> None:
         self.shards, self.text_ext = shards, text_ext
         self.num_skipped = self.num_checked = 0  # read by SkippedImagesHook (per worker process)
-        # build transforms in mcf_mm's registry (a child of mmpretrain's), whatever the default scope
-        pipeline = [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
-        super().__init__(ann_file='', data_root=data_root, pipeline=pipeline, **kwargs)
+        super().__init__(ann_file='', data_root=data_root, pipeline=build_pipeline(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         paths = expand_shards(self.shards, self.data_root)
@@ -107,10 +105,8 @@ class ImageTextTarDataset(BaseDataset):
         info = self.get_data_info(idx)
         self.num_checked += 1
         try:
-            img = mmcv.imfrombytes(self._read(info['shard'], info['img_span']), flag='color')
-        except Exception:
-            img = None
-        if img is None or not isinstance(img, np.ndarray) or img.size == 0:
+            img = decode_image(self._read(info['shard'], info['img_span']))  # [H, W, 3] BGR
+        except (ImageDecodeError, OSError):
             self.num_skipped += 1
             MMLogger.get_current_instance().warning(f'skipping undecodable image {info["key"]} in {info["shard"]}')
             return None
