@@ -49,7 +49,6 @@ class FaceImageDataset(BaseDataset):
         # Shared across dataloader workers (forked after construction).
         self._checked = mp.Value('q', 0)
         self._skipped = mp.Value('q', 0)
-        kwargs.setdefault('serialize_data', False)
         super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), **kwargs)
 
     # ------------------------------------------------------------------ listing
