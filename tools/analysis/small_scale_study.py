@@ -16,11 +16,14 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List
 
 import numpy as np
+
+from mcf_mm.utils.compat import atomic_write_bytes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PRETRAIN = {
@@ -61,11 +64,14 @@ def set_data_root(node, root: str) -> None:
             set_data_root(item, root)
 
 
+_TIMES_LOCK = threading.Lock()
+
+
 def record_time(args, stage: str, seconds: float, times: Dict[str, float]) -> None:
     """Keep stage wall times in <work-dir>/times.json so that a resumed study still reports them."""
-    times[stage] = seconds
-    with open(osp.join(args.work_dir, 'times.json'), 'w') as f:
-        json.dump(times, f, indent=2)
+    with _TIMES_LOCK:  # fine-tuning jobs finish in parallel threads
+        times[stage] = seconds
+        atomic_write_bytes(json.dumps(times, indent=2).encode(), osp.join(args.work_dir, 'times.json'))
 
 
 def last_checkpoint(work_dir: str) -> str:
