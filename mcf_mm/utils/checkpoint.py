@@ -2,15 +2,15 @@
 
 Formats (``source``): 'mcf_mm' (this toolbox's pre-training checkpoints), 'mcf' (original MCF code),
 'mocov3', 'timm' (timm / MAE), 'mmpretrain', 'clip' (OpenAI CLIP and FaRL, ``visual.*``). Downloaded files
-are read with ``weights_only=True``; only an mmengine runner checkpoint (which pickles mmengine/numpy
-objects) is re-read with the full unpickler.
+are read with ``weights_only=True``; an mmengine runner checkpoint (which pickles mmengine/numpy objects) is
+re-read with a restricted unpickler that accepts only those objects.
 """
 import argparse
 import os
-import pickle
-import types
 import os.path as osp
+import pickle
 import re
+import types
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
