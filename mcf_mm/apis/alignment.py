@@ -13,6 +13,7 @@ import numpy as np
 from torch import nn
 
 import mcf_mm  # noqa: F401  (environment fixes)
+from mcf_mm.apis import load_inference_config
 
 
 def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
@@ -21,16 +22,8 @@ def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: s
 
     The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
     """
-    from mmengine.config import Config
     from mmpose.apis import init_model
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.model.backbone.init_cfg = None
+    cfg = load_inference_config(config, checkpoint, cfg_options)
     return init_model(cfg, checkpoint, device=device)
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import mcf_mm  # noqa: F401  (environment fixes)
+from mcf_mm.apis import load_inference_config
 
 
 def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
@@ -22,18 +23,10 @@ def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str 
 
     The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
     """
-    from mmengine.config import Config
     from mmseg.apis import init_model
 
     import mcf_mm.parsing  # noqa: F401  (registers the plugin)
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config not found: {config}')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.model.backbone.init_cfg = None
+    cfg = load_inference_config(config, checkpoint, cfg_options)
     model = init_model(cfg, checkpoint, device=device)
     if 'classes' not in (getattr(model, 'dataset_meta', None) or {}):  # no checkpoint meta: the dataset's
         from mmseg.registry import DATASETS
