@@ -96,9 +96,14 @@ class FaceViT(VisionTransformer):
                               align_corners=False)
         return x
 
-    def _embed(self, x: Tensor) -> Tuple[Tensor, Tuple[int, int]]:
-        """Patchify and add position embeddings (no CLS yet). Returns [N, L, D] and the patch grid."""
+    def _embed(self, x: Tensor, mask: Optional[Tensor] = None,
+               mask_token: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
+        """Patchify, optionally replace patches where ``mask`` [N, L] is 1 by ``mask_token`` [1, 1, D] (BEiT
+        style), add position embeddings and the CLS token. Returns [N, 1+L, D] and the patch grid."""
         x, hw = self.patch_embed(self._maybe_resize(x))  # [N, L, D]
+        if mask is not None:
+            w = mask.flatten(1).unsqueeze(-1).type_as(x)  # [N, L, 1]
+            x = x * (1 - w) + mask_token.type_as(x) * w
         pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw, mode=self.interpolate_mode,
                                num_extra_tokens=self.num_extra_tokens)  # [1, T, D]
         x = x + pos[:, self.num_extra_tokens:]

@@ -9,7 +9,6 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmpretrain.models.selfsup import BaseSelfSupervisor
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
@@ -59,15 +58,7 @@ class FaRL(BaseSelfSupervisor):
     def encode_tokens(self, img: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """ViT tokens after the final norm [N, T, D]; patches where ``mask`` [N, L] is 1 become [MASK]."""
         vit = self.backbone
-        x, hw = vit.patch_embed(vit._maybe_resize(img))  # [N, L, D]
-        if mask is not None:
-            w = mask.flatten(1).unsqueeze(-1).type_as(x)  # [N, L, 1]
-            x = x * (1 - w) + self.mask_token.type_as(x) * w
-        pos = resize_pos_embed(vit.pos_embed, vit.patch_resolution, hw, mode=vit.interpolate_mode,
-                               num_extra_tokens=vit.num_extra_tokens)  # [1, T, D]
-        x = x + pos[:, vit.num_extra_tokens:]
-        cls = (vit.cls_token + pos[:, :1]).expand(x.shape[0], -1, -1)  # [N, 1, D]
-        x = vit.pre_norm(vit.drop_after_pos(torch.cat([cls, x], dim=1)))  # [N, T, D]
+        x, _ = vit._embed(img, mask, self.mask_token)  # [N, T, D]
         for layer in vit.layers:
             x = layer(x)
         return vit.ln1(x)
