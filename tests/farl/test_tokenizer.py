@@ -1,6 +1,5 @@
 """The offline CLIP BPE tokenizer: known ids, agreement with mmseg's independent copy, round trips."""
 import pytest
-import torch
 
 from mcf_mm.models.farl import BPETokenizer, get_tokenizer
 

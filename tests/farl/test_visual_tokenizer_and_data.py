@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import mcf_mm  # noqa: F401
-from mcf_mm.models.farl import (ImageTextTarDataset, PatchKMeansEncoder, VisualTokenizer, expand_shards,
+from mcf_mm.models.farl import (ImageTextTarDataset, VisualTokenizer, expand_shards,
                                 fit_patch_kmeans)
 from mcf_mm.models.farl.visual_tokenizer import patchify
 
