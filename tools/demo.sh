@@ -15,6 +15,6 @@ $PY tools/train.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py --work-d
 $PY tools/analysis/visualize_reconstruction.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py \
     "$W/mcf/epoch_30.pth" --out "$W/mcf/reconstruction.png" \
     --cfg-options model.target_generator.checkpoint="$W/mae_teacher/epoch_30.pth"
-$PY tools/extract_backbone.py "$W/mcf/epoch_30.pth" "$W/mcf/backbone.pth"
+$PY tools/model_converters/mcf_mm_extract_backbone.py "$W/mcf/epoch_30.pth" "$W/mcf/backbone.pth" --num-heads 3
 echo "done: checkpoint $W/mcf/epoch_30.pth, logs $W/mcf/*/, picture $W/mcf/reconstruction.png," \
      "backbone $W/mcf/backbone.pth"

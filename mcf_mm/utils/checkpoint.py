@@ -6,7 +6,7 @@ are read with ``weights_only=True``; an mmengine runner checkpoint (which pickle
 re-read with a restricted unpickler that accepts only those objects.
 """
 import argparse
-import os
+import io
 import os.path as osp
 import pickle
 import re
@@ -16,6 +16,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from mcf_mm.utils.compat import atomic_write_bytes
 
 FORMATS = ('mcf_mm', 'mcf', 'mocov3', 'timm', 'mmpretrain', 'clip')
 BRANCHES = ('online', 'target')
@@ -376,8 +378,9 @@ def convert_checkpoint(src: str, dst: str, source: str = 'auto', branch: str = '
     if fmt == 'clip':
         meta.update(mean=list(CLIP_MEAN), std=list(CLIP_STD))
     out = OrderedDict(('backbone.' + k, v.contiguous().clone()) for k, v in sd.items())
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=out, meta=meta), dst)
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=out, meta=meta), buf)
+    atomic_write_bytes(buf.getvalue(), dst)  # never a half-written file at dst
     print(f'Converted {len(out)} tensors ({fmt}, {branch}) from {src} to {dst}; '
           f'dropped {len(dropped)} non-backbone tensors. FaceViT kwargs: {kwargs}')
     return meta
