@@ -12,7 +12,7 @@ CFG=configs/mcf/cpu_demo
 $PY tools/train.py $CFG/mae_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mae_teacher"
 $PY tools/train.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mcf" \
     --cfg-options model.target_generator.checkpoint="$W/mae_teacher/epoch_30.pth"
-$PY tools/analysis/visualize_reconstruction.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py \
+$PY tools/visualization/visualize_reconstruction.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py \
     "$W/mcf/epoch_30.pth" --out "$W/mcf/reconstruction.png" \
     --cfg-options model.target_generator.checkpoint="$W/mae_teacher/epoch_30.pth"
 $PY tools/model_converters/mcf_mm_extract_backbone.py "$W/mcf/epoch_30.pth" "$W/mcf/backbone.pth" --num-heads 3

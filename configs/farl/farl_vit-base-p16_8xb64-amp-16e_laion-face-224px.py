@@ -4,7 +4,7 @@
 # pairs as img2dataset tar shards. No pre-training code was released: values marked (paper?) are this
 # toolbox's choices (CLIP-style), not confirmed from the authors' code.
 _base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models.farl'],
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models'],
                       allow_failed_imports=False)
 
 clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]

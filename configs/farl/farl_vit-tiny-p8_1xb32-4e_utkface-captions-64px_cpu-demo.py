@@ -2,7 +2,7 @@
 # Data: UTKFace crops with captions made from their labels, written as img2dataset-style shards, and a k-means
 # visual tokenizer fitted on them (see configs/farl/README.md for the two commands that make both).
 _base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models.farl'],
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models'],
                       allow_failed_imports=False)
 
 clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]

@@ -25,7 +25,7 @@ def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str 
     """
     from mmseg.apis import init_model
 
-    import mcf_mm.parsing  # noqa: F401  (registers the plugin)
+    import mcf_mm.downstream.parsing  # noqa: F401  (registers the plugin)
     cfg = load_inference_config(config, checkpoint, cfg_options)
     model = init_model(cfg, checkpoint, device=device)
     if 'classes' not in (getattr(model, 'dataset_meta', None) or {}):  # no checkpoint meta: the dataset's

@@ -6,7 +6,7 @@ Each fix is a no-op where it is not needed (see ../shared/design/ENV.md for the 
    ``mmpose.models`` import; calling a compiled op raises a clear error.
 2. The runner's own checkpoints (resume, ``load_from``) hold mmengine objects, which torch >= 2.6 refuses
    under ``weights_only=True``; the runner's local loader reads them with ``weights_only=False``.
-   Checkpoints a user downloads go through :mod:`mcf_mm.utils.checkpoint` with ``weights_only=True``.
+   Checkpoints a user downloads go through :mod:`mcf_mm.checkpoint` with ``weights_only=True``.
 3. ``torchrun`` without CUDA: mmengine's launcher calls ``torch.cuda.set_device``; here the process
    group is initialised with gloo instead.
 4. Local file writes of mmengine (checkpoints, ``last_checkpoint``) become atomic: write to a temporary

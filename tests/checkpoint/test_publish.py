@@ -1,4 +1,4 @@
-"""tools/publish_model.py: optimiser state dropped, sha256 prefix in the name, weights_only-loadable."""
+"""tools/model_converters/publish_model.py: optimiser state dropped, sha256 prefix in the name, weights_only-loadable."""
 import hashlib
 import importlib.util
 import os.path as osp
@@ -11,7 +11,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location('publish_model', osp.join(ROOT, 'tools', 'publish_model.py'))
+    spec = importlib.util.spec_from_file_location('publish_model', osp.join(ROOT, 'tools', 'model_converters', 'publish_model.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

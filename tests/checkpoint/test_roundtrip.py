@@ -10,7 +10,7 @@ import torch
 import mcf_mm  # noqa: F401
 from foreign_vits import ClipViT, TimmViT, randomise
 from mcf_mm.models.backbones import FaceViT
-from mcf_mm.utils.checkpoint import (clip_style_vit_kwargs, detect_format, infer_vit_arch, load_vit_weights,
+from mcf_mm.checkpoint import (clip_style_vit_kwargs, detect_format, infer_vit_arch, load_vit_weights,
                                      read_checkpoint, to_vit_state_dict)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -191,7 +191,7 @@ def test_load_report_counts(tmp_path, capsys):
 @pytest.mark.parametrize('kind', ['clip', 'mocov3'])
 def test_teacher_builds_from_foreign_checkpoints(tmp_path, img, kind):
     from mcf_mm.models.target_generators import FrozenViTTeacher
-    from mcf_mm.utils.checkpoint import CLIP_MEAN, CLIP_STD
+    from mcf_mm.checkpoint import CLIP_MEAN, CLIP_STD
     torch.manual_seed(11)
     if kind == 'clip':
         ref = randomise(ClipViT(input_resolution=32, patch_size=8, width=32, layers=2, heads=2)).eval()

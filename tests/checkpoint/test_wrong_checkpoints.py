@@ -7,7 +7,7 @@ import mcf_mm  # noqa: F401
 from foreign_vits import ClipViT, TimmViT, Transformer
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.models.target_generators import FrozenViTTeacher
-from mcf_mm.utils.checkpoint import CheckpointFormatError, load_vit_weights, read_checkpoint
+from mcf_mm.checkpoint import CheckpointFormatError, load_vit_weights, read_checkpoint
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
 

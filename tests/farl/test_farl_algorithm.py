@@ -6,9 +6,9 @@ from mmpretrain.structures import DataSample
 
 import mcf_mm  # noqa: F401
 import mcf_mm.models  # noqa: F401
-import mcf_mm.models.farl  # noqa: F401
+import mcf_mm.models  # noqa: F401
 from mcf_mm.registry import MODELS
-from mcf_mm.utils.checkpoint import clip_style_vit_kwargs
+from mcf_mm.checkpoint import clip_style_vit_kwargs
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 

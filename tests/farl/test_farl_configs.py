@@ -24,7 +24,7 @@ def test_vit_b16_recipe_numbers():
 def test_cpu_demo_builds(tmp_path):
     import torch
     from mmengine.registry import DefaultScope
-    import mcf_mm.models.farl  # noqa: F401
+    import mcf_mm.models  # noqa: F401
     from mcf_mm.registry import MODELS
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'farl',
                                    'farl_vit-tiny-p8_1xb32-4e_utkface-captions-64px_cpu-demo.py'))

@@ -10,8 +10,8 @@ import torch
 
 import mcf_mm  # noqa: F401
 from foreign_vits import ClipViT, randomise
-from mcf_mm.models.farl import CLIPTextTransformer
-from mcf_mm.utils.checkpoint import clip_style_vit_kwargs
+from mcf_mm.models import CLIPTextTransformer
+from mcf_mm.checkpoint import clip_style_vit_kwargs
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)

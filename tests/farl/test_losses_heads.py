@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 import mcf_mm  # noqa: F401
 from foreign_vits import Transformer
-from mcf_mm.models.farl import CLIPTextTransformer, FaRLMIMHead, ImageTextContrastiveLoss
+from mcf_mm.models import CLIPTextTransformer, FaRLMIMHead, ImageTextContrastiveLoss
 
 
 def test_itc_loss_equals_formula():

@@ -1,7 +1,7 @@
 """The offline CLIP BPE tokenizer: known ids, agreement with mmseg's independent copy, round trips."""
 import pytest
 
-from mcf_mm.models.farl import BPETokenizer, get_tokenizer
+from mcf_mm.datasets import BPETokenizer, get_tokenizer
 
 TEXTS = ['a photo of a cat', 'A smiling woman with long  BLONDE hair, glasses & a 3-day beard!',
          "he's wearing eyeglasses; she'll smile :-)", 'portrait of an 80-year-old asian man.',

@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 import mcf_mm  # noqa: F401
-from mcf_mm.models.farl import (ImageTextTarDataset, VisualTokenizer, expand_shards,
-                                fit_patch_kmeans)
-from mcf_mm.models.farl.visual_tokenizer import patchify
+from mcf_mm.datasets import ImageTextTarDataset, expand_shards
+from mcf_mm.models import VisualTokenizer, fit_patch_kmeans
+from mcf_mm.models.target_generators.visual_tokenizer import patchify
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MEAN, STD = (120.0, 110.0, 100.0), (60.0, 50.0, 40.0)
@@ -95,7 +95,7 @@ def test_tar_dataset_reads_pairs(tmp_path):
     assert item['text'] == f'face number {s * 10 + i}'
     want = np.asarray(Image.open(io.BytesIO(_jpeg(s * 10 + i))))[:, :, ::-1]  # BGR
     assert np.array_equal(item['img'], want)
-    from mcf_mm.models.farl import get_tokenizer
+    from mcf_mm.datasets import get_tokenizer
     assert torch.equal(item['text_tokens'], get_tokenizer(None, 12)(item['text'])[0])
 
 
@@ -110,7 +110,7 @@ def test_tar_dataset_skips_corrupt_images(tmp_path):
 
 
 def test_shard_writer_tool_layout(tmp_path):
-    spec = importlib.util.spec_from_file_location('mk', osp.join(ROOT, 'tools', 'farl', 'make_image_text_shards.py'))
+    spec = importlib.util.spec_from_file_location('mk', osp.join(ROOT, 'tools', 'dataset_converters', 'make_image_text_shards.py'))
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
     assert mk.utkface_caption('26_1_2_2017.jpg.chip.jpg') in {t.format(a=a, age='26', race='asian', who='woman')

@@ -1,7 +1,7 @@
 """Paint CelebAMask-HQ label images from the release's per-part masks (FaRL/MCF protocol).
 
 Reads ``ROOT/CelebAMask-HQ-mask-anno/{k}/{idx:05d}_{part}.png`` and writes ``OUT/{idx}.png`` (512 px,
-class ids of ``mcf_mm.parsing.CELEBAMASK_HQ_CLASSES``), painting parts in the order neck, skin, cloth, l_ear,
+class ids of ``mcf_mm.downstream.parsing.CELEBAMASK_HQ_CLASSES``), painting parts in the order neck, skin, cloth, l_ear,
 r_ear, l_brow, r_brow, l_eye, r_eye, nose, mouth, l_lip, u_lip, hair, eye_g, hat, ear_r, neck_l (later parts
 overwrite earlier ones). With ``--partition`` it also writes ``train.txt`` / ``val.txt`` / ``test.txt``
 (CelebA-HQ indices) from the CelebA-HQ-to-CelebA mapping and CelebA's list_eval_partition.txt.
@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import cv2
 
-from mcf_mm.parsing.datasets import celebamask_hq_split, paint_celebamask_hq_label
+from mcf_mm.downstream.parsing.datasets import celebamask_hq_split, paint_celebamask_hq_label
 
 _MASK_NAME = re.compile(r'^(\d{5})_[a-z_]+\.png$')
 

@@ -11,7 +11,7 @@ import os.path as osp
 import mcf_mm  # noqa: F401  (environment fixes)
 import torch
 
-from mcf_mm.utils.checkpoint import clip_to_farl_state_dict, read_checkpoint
+from mcf_mm.checkpoint import clip_to_farl_state_dict, read_checkpoint
 
 
 def main(argv=None) -> dict:

@@ -6,7 +6,7 @@ The output (`{'state_dict': {'backbone.*'}, 'meta': {'vit_kwargs': ...}}`) loads
 `init_cfg=dict(type='Pretrained', checkpoint=DST)` and with `weights_only=True`.
 """
 import mcf_mm  # noqa: F401  (environment fixes)
-from mcf_mm.utils.checkpoint import converter_cli
+from mcf_mm.checkpoint import converter_cli
 
 
 def main(argv=None) -> dict:

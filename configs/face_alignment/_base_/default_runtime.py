@@ -1,7 +1,7 @@
 # Runtime of the FaRL/MCF face-alignment protocol in mmpose's scope.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.alignment'], allow_failed_imports=False)
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.downstream.alignment'], allow_failed_imports=False)
 
 # The protocol evaluates an EMA of the weights (decay 0.999 = mmengine momentum 0.001).
 custom_hooks = [dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=0.001,

@@ -1,6 +1,6 @@
 # Runtime of the face parsing configs: mmseg scope, mcf_mm backbone and the parsing plugin.
 default_scope = 'mmseg'
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.parsing'], allow_failed_imports=False)
+custom_imports = dict(imports=['mcf_mm', 'mcf_mm.downstream.parsing'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,4 +1,4 @@
-# Small-scale study (tools/analysis/small_scale_study.py): unlabelled UTKFace crops at 64 px, a fixed
+# Small-scale study (tools/analysis_tools/small_scale_study.py): unlabelled UTKFace crops at 64 px, a fixed
 # iteration budget, the demo-sized ViT (96-d, 4 blocks, patch 4) that the Helen-29/FASSEG configs fine-tune.
 _base_ = ['../../_base_/default_runtime.py']
 data_root = '../shared/data/utkface'

@@ -74,7 +74,7 @@ class FaceViT(VisionTransformer):
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             from mmengine.logging import MMLogger
-            from mcf_mm.utils.checkpoint import load_vit_weights
+            from mcf_mm.checkpoint import load_vit_weights
             load_vit_weights(self, cfg['checkpoint'], source=cfg.get('source', 'auto'),
                              branch=cfg.get('branch', 'online'), min_matched=cfg.get('min_matched', 0.9),
                              logger=MMLogger.get_current_instance())

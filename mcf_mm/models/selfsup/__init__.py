@@ -1,3 +1,4 @@
+from .farl import FaRL
 from .mcf import MCF, unpatchify
 
-__all__ = ['MCF', 'unpatchify']
+__all__ = ['MCF', 'FaRL', 'unpatchify']

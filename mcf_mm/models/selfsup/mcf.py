@@ -104,7 +104,7 @@ class MCF(BaseSelfSupervisor):
         """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE).
 
         Each part runs under a ``torch.profiler.record_function`` label ``mcf/<part>`` so that profilers
-        (and tools/analysis/benchmark_pretrain.py) can break the step time down.
+        (and tools/analysis_tools/benchmark_pretrain.py) can break the step time down.
         """
         img = inputs[0] if isinstance(inputs, (list, tuple)) else inputs  # [N, 3, H, W]
         with record_function('mcf/ema_update'):

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.registry import MODELS
-from mcf_mm.utils.checkpoint import (FORMATS, infer_vit_arch, load_vit_weights, read_checkpoint,
+from mcf_mm.checkpoint import (FORMATS, infer_vit_arch, load_vit_weights, read_checkpoint,
                                      to_vit_state_dict)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -1,0 +1,87 @@
+"""Face alignment metric: NME per normaliser vs hand computation; AUC/FR vs explicit integration."""
+import numpy as np
+import pytest
+
+from mcf_mm.downstream.alignment.metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_distance
+
+
+def _two_faces():
+    gt = np.array([[[0., 0.], [4., 0.], [0., 3.]],
+                   [[10., 10.], [20., 10.], [10., 20.]]])  # [2, 3, 2]
+    pred = gt.copy()
+    pred[0, 0] += [3., 4.]  # error 5 on point 0 of face 0
+    pred[1, 1] += [0., 2.]  # error 2 on point 1 of face 1
+    pred[1, 2] += [1., 0.]  # error 1 on point 2 of face 1
+    box = np.array([[0., 0., 4., 9.], [10., 10., 13., 14.]])  # w,h = (4, 9) and (3, 4)
+    return pred, gt, box
+
+
+def test_nme_per_normaliser_matches_hand_computation():
+    pred, gt, box = _two_faces()
+    metric = FaceAlignmentMetric(normalizers=dict(box='box', diag='diag', io=(0, 1), pupil=([0, 2], [1])))
+    out = metric.evaluate_arrays(pred, gt, box)
+    # face 0: mean error 5/3; face 1: mean error 3/3 = 1
+    assert out['NME_box'] == pytest.approx(100 * ((5 / 3) / 6 + 1 / np.sqrt(12)) / 2)
+    assert out['NME_diag'] == pytest.approx(100 * ((5 / 3) / np.sqrt(97) + 1 / 5) / 2)
+    assert out['NME_io'] == pytest.approx(100 * ((5 / 3) / 4 + 1 / 10) / 2)
+    # pupil groups: mean of points 0 and 2 vs point 1: face 0 (0, 1.5) vs (4, 0) -> sqrt(16 + 2.25)
+    d0 = np.hypot(4, 1.5)
+    d1 = np.hypot(20 - 10, 10 - 15)  # face 1: (10, 15) vs (20, 10)
+    assert out['NME_pupil'] == pytest.approx(100 * ((5 / 3) / d0 + 1 / d1) / 2)
+
+
+def test_visibility_is_ignored_and_all_points_count():
+    pred, gt, _ = _two_faces()
+    d = np.array([1.0, 1.0])
+    np.testing.assert_allclose(face_nme(pred, gt, d), [5 / 3, 1.0])
+
+
+def _simpson_by_hand(y, h):
+    n = len(y) - 1
+    assert n % 2 == 0
+    w = np.ones(n + 1)
+    w[1:-1:2], w[2:-1:2] = 4, 2
+    return h / 3 * np.dot(w, y)
+
+
+@pytest.mark.parametrize('threshold', [0.07, 0.10])
+def test_auc_fr_match_explicit_integration(threshold):
+    rng = np.random.default_rng(0)
+    nme = rng.uniform(0, 0.12, size=50)
+    auc, fr = ced_auc_fr(nme, threshold)
+    xs = np.arange(int(round(threshold / 1e-4)) + 1) * 1e-4
+    ced = np.array([(nme <= x).mean() for x in xs])
+    assert auc == pytest.approx(_simpson_by_hand(ced, 1e-4) / threshold, abs=1e-12)
+    # the exact area under the step CED: mean over faces of (t - nme)+, divided by t
+    exact = np.clip(threshold - nme, 0, None).mean() / threshold
+    assert auc == pytest.approx(exact, abs=2e-3)
+    assert fr == pytest.approx((nme > threshold).mean())
+
+
+def test_perfect_and_failed_predictions():
+    assert ced_auc_fr(np.zeros(4), 0.1) == pytest.approx((1.0, 0.0))
+    assert ced_auc_fr(np.full(4, 0.5), 0.1) == pytest.approx((0.0, 1.0))
+
+
+def test_subsets_evaluated_in_one_run_and_keys_name_normaliser():
+    pred, gt, box = _two_faces()
+    metric = FaceAlignmentMetric(normalizers=dict(box='box'), ced=[('box', 0.07)], subsets=('frontal',))
+    samples = [dict(pred_instances=dict(keypoints=pred[i:i + 1]),
+                    gt_instances=dict(keypoints=gt[i:i + 1], bboxes=box[i:i + 1]),
+                    subsets=['frontal'] if i == 1 else []) for i in range(2)]
+    metric.process([], samples)
+    out = metric.compute_metrics(metric.results)
+    assert set(out) == {'NME_box', 'AUC_box@0.07', 'FR_box@0.07', 'frontal/NME_box', 'frontal/AUC_box@0.07',
+                        'frontal/FR_box@0.07', 'num_faces'}
+    assert out['frontal/NME_box'] == pytest.approx(100 / np.sqrt(12))
+    nme = np.array([(5 / 3) / 6, 1 / np.sqrt(12)])
+    auc, fr = ced_auc_fr(nme, 0.07)
+    assert out['AUC_box@0.07'] == pytest.approx(100 * auc)
+    assert out['FR_box@0.07'] == pytest.approx(100 * fr)
+
+
+def test_bad_normaliser_names_the_fix():
+    with pytest.raises(ValueError, match='not in normalizers'):
+        FaceAlignmentMetric(normalizers=dict(box='box'), ced=[('inter_ocular', 0.1)])
+    with pytest.raises(ValueError, match='unknown normaliser'):
+        normalizing_distance(np.zeros((1, 3, 2)), np.zeros((1, 4)), 'ocular')
