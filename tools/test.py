@@ -12,7 +12,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+
+from mcf_mm.engine import FaceRunner
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +44,7 @@ def main() -> None:
     if not torch.cuda.is_available() and args.launcher != 'none':
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if not torch.cuda.is_available():
         runner.model = revert_sync_batchnorm(runner.model)
     metrics = runner.test()

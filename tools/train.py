@@ -12,7 +12,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+
+from mcf_mm.engine import FaceRunner
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,7 +70,7 @@ def adapt_to_cpu(cfg: Config) -> None:
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if not torch.cuda.is_available():
         runner.model = revert_sync_batchnorm(runner.model)  # SyncBN has no CPU kernel
     runner.train()

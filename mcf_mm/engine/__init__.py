@@ -1,3 +1,4 @@
 from .hooks import RNGStateHook, SkippedImagesHook
+from .runner import FaceRunner
 
-__all__ = ['RNGStateHook', 'SkippedImagesHook']
+__all__ = ['FaceRunner', 'RNGStateHook', 'SkippedImagesHook']
