@@ -3,7 +3,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.utils import to_2tuple
 from mmpretrain.models.backbones import VisionTransformer
+from mmpretrain.models.selfsup import MAEViT
 from mmpretrain.models.utils import build_2d_sincos_position_embedding, resize_pos_embed
 from torch import Tensor
 
@@ -24,6 +26,26 @@ def check_mask_ratio(mask_ratio: float) -> float:
         raise ValueError(f'mask_ratio={mask_ratio!r} is invalid: it must lie strictly between 0 and 1 '
                          '(MCF and MAE use 0.75); fix `mask_ratio` in the model config.')
     return float(mask_ratio)
+
+
+def check_visible_patches(mask_ratio: float, num_patches: int) -> int:
+    """Number of patches a ``mask_ratio`` keeps visible out of ``num_patches``; raise if none is left."""
+    keep = int(num_patches * (1 - mask_ratio))
+    if keep < 1:
+        raise ValueError(f'mask_ratio={mask_ratio} keeps int({num_patches} * (1 - {mask_ratio})) = {keep} of '
+                         f'{num_patches} patches visible: the encoder would see no patch. Lower `mask_ratio` '
+                         f'below {1 - 1 / num_patches:.4f}, or use more patches (a larger image or smaller patch).')
+    return keep
+
+
+def check_patch_grid(img_size: Union[int, Sequence[int]], patch_size: int) -> None:
+    """Refuse an image size the patch size does not divide (the patch embedding would pad it silently)."""
+    size, patch = to_2tuple(img_size), to_2tuple(patch_size)
+    if any(s % p for s, p in zip(size, patch)):
+        raise ValueError(f'img_size={tuple(size)} is not divisible by patch_size={patch_size}: the patch '
+                         'embedding would pad the image and the pixel targets would no longer line up. '
+                         f'Use an img_size that is a multiple of {patch_size} (e.g. '
+                         f'{tuple(max(p, s // p * p) for s, p in zip(size, patch))}), and resize the data to it.')
 
 
 @MODELS.register_module()
@@ -51,9 +73,12 @@ class FaceViT(VisionTransformer):
                  **kwargs) -> None:
         if isinstance(arch, str) and arch.lower() in FACE_VIT_ARCHS:
             arch = FACE_VIT_ARCHS[arch.lower()]
+        check_patch_grid(img_size, patch_size)
+        mask_ratio = check_mask_ratio(mask_ratio)
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, norm_cfg=norm_cfg, **kwargs)
         self.patch_size = patch_size
-        self.mask_ratio = check_mask_ratio(mask_ratio)
+        check_visible_patches(mask_ratio, self.patch_resolution[0] * self.patch_resolution[1])
+        self.mask_ratio = mask_ratio
         self.fixed_pos_embed = fixed_pos_embed
         self.resize_input = resize_input
         if fixed_pos_embed:
@@ -113,45 +138,43 @@ class FaceViT(VisionTransformer):
         return self.pre_norm(self.drop_after_pos(x)), hw
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """mmpretrain's ViT forward (``out_indices`` / ``out_type`` / ``final_norm``), plus ``resize_input``."""
+        """mmpretrain's ViT forward (``out_indices`` / ``out_type`` / ``final_norm``), plus ``resize_input``.
+
+        As in mmpretrain, every block runs and only the last block's output gets the final norm.
+        """
+        last = self.num_layers - 1
         x, hw = self._embed(x)  # [N, T, D]
-        outs = []
-        for i, layer in enumerate(self.layers):
+        feats = self.run_blocks(x, [*self.out_indices, last])[:len(self.out_indices)]  # each [N, T, D]
+        return tuple(self._format_output(self.ln1(f) if i == last and self.final_norm else f, hw)
+                     for i, f in zip(self.out_indices, feats))
+
+    def run_blocks(self, x: Tensor, indices: Sequence[int]) -> List[Tensor]:
+        """The one block loop: embedded tokens [N, T, D] through blocks 0..max(indices).
+
+        Returns the raw (unnormalised) output of each block in ``indices`` (0-based, negatives count from
+        the end), in the order given. Every feature path of this ViT (MCF, FaRL, teacher, downstream) runs
+        through here.
+        """
+        for i in indices:
+            if not -self.num_layers <= i < self.num_layers:
+                raise IndexError(f'block index {i} is out of range for a {self.num_layers}-block ViT; '
+                                 f'choose indices in [0, {self.num_layers - 1}].')
+        wanted = [i % self.num_layers for i in indices]
+        if not wanted:
+            return []
+        found = {}
+        for i, layer in enumerate(self.layers[:max(wanted) + 1]):
             x = layer(x)
-            if i == len(self.layers) - 1 and self.final_norm:
-                x = self.ln1(x)
-            if i in self.out_indices:
-                outs.append(self._format_output(x, hw))
-        return tuple(outs)
+            if i in wanted:
+                found[i] = x
+        return [found[i] for i in wanted]
 
     # ------------------------------------------------------------------ masking
-    @staticmethod
-    def random_masking(x: Tensor, mask_ratio: float,
-                       noise: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
-        """Keep a random subset of L*(1-ratio) patches per sample.
+    # mmpretrain's MAE masking: per sample, keep int(L * (1 - ratio)) random patches.
+    # (x [N, L, D], ratio) -> kept [N, K, D], mask [N, L] (1 = hidden), ids_restore [N, L].
+    random_masking = MAEViT.random_masking
 
-        Args:
-            x: patch tokens [N, L, D] (no CLS).
-            mask_ratio: fraction to hide.
-            noise: optional [N, L] scores; the lowest are kept (lets tests fix the mask).
-        Returns:
-            kept tokens [N, K, D], binary mask [N, L] (1 = hidden), ids_restore [N, L].
-        """
-        n, length, d = x.shape
-        keep = int(length * (1 - mask_ratio))
-        if noise is None:
-            noise = torch.rand(n, length, device=x.device)  # [N, L]
-        ids_shuffle = torch.argsort(noise, dim=1)  # [N, L]
-        ids_restore = torch.argsort(ids_shuffle, dim=1)  # [N, L]
-        ids_keep = ids_shuffle[:, :keep]  # [N, K]
-        kept = torch.gather(x, 1, ids_keep.unsqueeze(-1).expand(-1, -1, d))  # [N, K, D]
-        mask = torch.ones(n, length, device=x.device)
-        mask[:, :keep] = 0
-        mask = torch.gather(mask, 1, ids_restore)  # [N, L]
-        return kept, mask, ids_restore
-
-    def forward_masked(self, x: Tensor, mask_ratio: Optional[float] = None,
-                       noise: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
+    def forward_masked(self, x: Tensor, mask_ratio: Optional[float] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """Encode a randomly masked view (MAE style, final norm applied).
 
         Returns:
@@ -160,17 +183,15 @@ class FaceViT(VisionTransformer):
         ratio = self.mask_ratio if mask_ratio is None else check_mask_ratio(mask_ratio)
         x, _ = self._embed(x)  # [N, 1+L, D]
         extra, patches = x[:, :self.num_extra_tokens], x[:, self.num_extra_tokens:]
-        kept, mask, ids_restore = self.random_masking(patches, ratio, noise)  # [N, K, D]
-        x = torch.cat([extra, kept], dim=1)  # [N, 1+K, D]
-        for layer in self.layers:
-            x = layer(x)
-        if self.final_norm:
-            x = self.ln1(x)
-        return x, mask, ids_restore
+        check_visible_patches(ratio, patches.shape[1])
+        kept, mask, ids_restore = self.random_masking(patches, ratio)  # [N, K, D]
+        x = self.run_blocks(torch.cat([extra, kept], dim=1), [-1])[0]  # [N, 1+K, D]
+        return (self.ln1(x) if self.final_norm else x), mask, ids_restore
 
     # ------------------------------------------------------------------ features
     def get_intermediate_layers(self, x: Tensor, indices: Sequence[int], norm: bool = False,
-                                reshape: bool = True) -> List[Tensor]:
+                                reshape: bool = True, mask: Optional[Tensor] = None,
+                                mask_token: Optional[Tensor] = None) -> List[Tensor]:
         """Outputs of the chosen blocks (0-based, negatives count from the end), the one feature API.
 
         Args:
@@ -178,22 +199,15 @@ class FaceViT(VisionTransformer):
             indices: block indices, e.g. (3, 5, 7, 11).
             norm: apply the final norm to each output (the downstream protocol uses False).
             reshape: True -> patch maps [N, D, h, w] (CLS dropped); False -> all tokens [N, T, D].
+            mask / mask_token: BEiT-style input masking (FaRL): patches where ``mask`` [N, L] is 1 are
+                replaced by ``mask_token`` [1, 1, D] before the blocks.
         """
         if norm and not self.final_norm:
             raise ValueError('norm=True needs the final norm, but this FaceViT was built with final_norm=False.')
-        wanted = sorted({i % self.num_layers for i in indices})
-        order = [i % self.num_layers for i in indices]
-        for i in indices:
-            if not -self.num_layers <= i < self.num_layers:
-                raise IndexError(f'block index {i} is out of range for a {self.num_layers}-block ViT; '
-                                 f'choose indices in [0, {self.num_layers - 1}].')
-        x, (h, w) = self._embed(x)  # [N, T, D]
-        found = {}
-        for i, layer in enumerate(self.layers[:wanted[-1] + 1]):
-            x = layer(x)
-            if i in wanted:
-                out = self.ln1(x) if norm else x
-                if reshape:
-                    out = out[:, self.num_extra_tokens:].transpose(1, 2).reshape(x.shape[0], -1, h, w)
-                found[i] = out
-        return [found[i] for i in order]
+        x, (h, w) = self._embed(x, mask, mask_token)  # [N, T, D]
+        outs = self.run_blocks(x, indices)
+        if norm:
+            outs = [self.ln1(o) for o in outs]
+        if reshape:
+            outs = [o[:, self.num_extra_tokens:].transpose(1, 2).reshape(o.shape[0], -1, h, w) for o in outs]
+        return outs

@@ -1,4 +1,4 @@
-"""FaRL pre-training: CLIP-style image-text contrast plus BEiT-style masked image modelling (METHOD.md §2).
+"""FaRL pre-training: CLIP-style image-text contrast plus BEiT-style masked image modelling.
 
 Clean and masked copies of each image run through the ViT in one doubled batch. The CLS token of the clean
 copy (after the final norm, CLIP's ln_post) is projected to the joint space and contrasted with the text
@@ -57,11 +57,8 @@ class FaRL(BaseSelfSupervisor):
 
     def encode_tokens(self, img: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """ViT tokens after the final norm [N, T, D]; patches where ``mask`` [N, L] is 1 become [MASK]."""
-        vit = self.backbone
-        x, _ = vit._embed(img, mask, self.mask_token)  # [N, T, D]
-        for layer in vit.layers:
-            x = layer(x)
-        return vit.ln1(x)
+        return self.backbone.get_intermediate_layers(img, [-1], norm=True, reshape=False, mask=mask,
+                                                     mask_token=self.mask_token)[0]
 
     def encode_image(self, img: Tensor) -> Tensor:
         """Joint-space image embedding [N, E] (unnormalised)."""
