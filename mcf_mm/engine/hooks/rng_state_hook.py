@@ -1,4 +1,4 @@
-"""Exact RNG resume: the torch/numpy/python RNG states travel in each checkpoint."""
+"""Exact RNG resume: the torch/numpy/python RNG states travel in each checkpoint, as plain data."""
 import random
 
 import numpy as np
@@ -9,19 +9,40 @@ from mmengine.hooks import Hook
 from mcf_mm.registry import HOOKS
 
 
+def numpy_state_to_plain(state: tuple) -> dict:
+    """numpy's legacy ``get_state()`` tuple (it holds a uint32 key array) as tensors and numbers."""
+    name, key, pos, has_gauss, cached_gaussian = state
+    return dict(bit_generator=str(name), key=torch.from_numpy(np.asarray(key, dtype=np.int64)), pos=int(pos),
+                has_gauss=int(has_gauss), cached_gaussian=float(cached_gaussian))
+
+
+def numpy_state_from_plain(state) -> tuple:
+    """Inverse of :func:`numpy_state_to_plain` (also takes the tuple of an old or converted checkpoint)."""
+    if isinstance(state, (tuple, list)):
+        name, key, *rest = state
+    else:
+        name, key = state['bit_generator'], state['key']
+        rest = [state['pos'], state['has_gauss'], state['cached_gaussian']]
+    if isinstance(key, torch.Tensor):
+        key = key.detach().cpu().numpy()
+    return (name, np.asarray(key).astype(np.uint32), *rest)  # key: [624] Mersenne Twister words
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save the torch/numpy/python RNG states in each checkpoint and restore them on resume.
 
     With it, a run interrupted at a checkpoint and resumed draws the same masks and flips as an
-    uninterrupted run (mmengine alone re-seeds, which repeats the first epoch's randomness). Only rank 0
+    uninterrupted run (mmengine alone re-seeds, which repeats the first epoch's randomness). The states are
+    stored as tensors, numbers and tuples, which ``torch.load(weights_only=True)`` reads. Only rank 0
     writes checkpoints, so under DDP the other ranks derive distinct states from rank 0's on restore.
     """
 
     priority = 'VERY_LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
+        state = dict(torch=torch.get_rng_state(), numpy=numpy_state_to_plain(np.random.get_state()),
+                     python=random.getstate())
         if torch.cuda.is_available():
             state['cuda'] = torch.cuda.get_rng_state_all()
         checkpoint['rng_state'] = state
@@ -30,11 +51,12 @@ class RNGStateHook(Hook):
         state = checkpoint.get('rng_state')
         if state is None or not getattr(runner, '_resume', False):
             return  # fine-tuning from a checkpoint keeps its own seed
-        torch.set_rng_state(state['torch'])
-        np.random.set_state(state['numpy'])
-        random.setstate(state['python'])
+        torch.set_rng_state(state['torch'].cpu())
+        np.random.set_state(numpy_state_from_plain(state['numpy']))
+        version, internal, gauss = state['python']
+        random.setstate((version, tuple(internal), gauss))
         if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(state['cuda'])
+            torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
         rank = get_rank()
         if rank > 0:
             seed = int(torch.randint(0, 2**31 - 1, ()).item()) + rank
