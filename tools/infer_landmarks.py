@@ -7,8 +7,10 @@ writes out/face.json (keypoints in original-image pixels, scores, box) and out/f
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model, save_landmarks
+from mcf_mm.checkpoint import CheckpointFormatError
 
 
 def main() -> None:
@@ -30,4 +32,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
+        sys.exit(f'error: {err}')

@@ -5,10 +5,12 @@
 """
 import argparse
 import os.path as osp
+import sys
 
 import numpy as np
 
 from mcf_mm.apis.parsing import init_face_parser, parse_face, save_parsing
+from mcf_mm.checkpoint import CheckpointFormatError
 
 
 def read_points(path: str) -> np.ndarray:
@@ -42,4 +44,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
+        sys.exit(f'error: {err}')

@@ -1,6 +1,7 @@
 """Inference APIs: ``mcf_mm.apis.alignment`` (mmpose landmarks) and ``mcf_mm.apis.parsing`` (mmseg masks).
 
-Import the submodule you need; each pulls in its own OpenMMLab stack.
+Import the submodule you need; each pulls in its own OpenMMLab stack. Trained checkpoints are read without
+running code from them and must hold the config's model (:func:`mcf_mm.checkpoint.load_model_weights`).
 """
 import os.path as osp
 from typing import Optional

@@ -14,17 +14,25 @@ from torch import nn
 
 import mcf_mm  # noqa: F401  (environment fixes)
 from mcf_mm.apis import load_inference_config
+from mcf_mm.checkpoint import load_model_weights
 
 
 def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
                         cfg_options: Optional[dict] = None) -> nn.Module:
     """Build the estimator of an mcf_mm face-alignment config and load a trained checkpoint (EMA weights).
 
-    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
+    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights. It is read safely
+    and must hold this model: another model's checkpoint raises ``CheckpointMismatchError`` naming what it holds.
+    ``dataset_meta`` comes from the config (the checkpoint's copy may hold numpy arrays stored as tensors).
     """
+    from mmengine.logging import MMLogger
     from mmpose.apis import init_model
     cfg = load_inference_config(config, checkpoint, cfg_options)
-    return init_model(cfg, checkpoint, device=device)
+    model = init_model(cfg, None, device='cpu')
+    if checkpoint is not None:
+        load_model_weights(model, checkpoint, 'a face-alignment model of this config',
+                           logger=MMLogger.get_current_instance())
+    return model.to(device)
 
 
 def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray],

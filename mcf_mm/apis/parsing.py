@@ -15,19 +15,30 @@ from torch import nn
 
 import mcf_mm  # noqa: F401  (environment fixes)
 from mcf_mm.apis import load_inference_config
+from mcf_mm.checkpoint import load_model_weights
 
 
 def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
                      cfg_options: Optional[dict] = None) -> nn.Module:
     """Build the segmentor of an mcf_mm face-parsing config and load a trained checkpoint (EMA weights).
 
-    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights.
+    The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights. It is read safely
+    and must hold this model: another model's checkpoint raises ``CheckpointMismatchError`` naming what it holds.
     """
+    from mmengine.logging import MMLogger
     from mmseg.apis import init_model
 
     import mcf_mm.downstream.parsing  # noqa: F401  (registers the plugin)
     cfg = load_inference_config(config, checkpoint, cfg_options)
-    model = init_model(cfg, checkpoint, device=device)
+    model = init_model(cfg, None, device='cpu')
+    if checkpoint is not None:
+        meta = load_model_weights(model, checkpoint, 'a face-parsing model of this config',
+                                  logger=MMLogger.get_current_instance())
+        if isinstance(meta.get('dataset_meta'), dict):  # mmseg 1.x checkpoints
+            model.dataset_meta = meta['dataset_meta']
+        elif 'CLASSES' in meta:  # older mmseg
+            model.dataset_meta = dict(classes=meta['CLASSES'], palette=meta.get('PALETTE'))
+    model.to(device)
     if 'classes' not in (getattr(model, 'dataset_meta', None) or {}):  # no checkpoint meta: the dataset's
         from mmseg.registry import DATASETS
         model.dataset_meta = dict(DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO)

@@ -148,6 +148,13 @@ def write_hostile_checkpoints(folder: str) -> Dict[str, str]:
         'gadget_namespace_config_load': Build(Global('argparse', 'Namespace'),
                                               {'__setstate__': Global('mmengine.config.config', 'load')}, evil_pkl),
         'gadget_os_system': Call(Global('os', 'system'), f'touch {marker_path(folder)!r}'),
+        # only allowed globals: a planted __setstate__ that runs an allowed callable, and an instance attribute
+        # shadowing OrderedDict.items (code calling sd.items() would get Counter() back: tensors hidden)
+        'gadget_namespace_allowed_setstate': Build(Global('argparse', 'Namespace'),
+                                                   {'__setstate__': Global('collections', 'OrderedDict')},
+                                                   [('a', 1)]),
+        'gadget_ordereddict_shadow': Build(Global('collections', 'OrderedDict'),
+                                           {'items': Global('collections', 'Counter')}),
     }
     for name, payload in gadgets.items():
         obj = {'meta': {'args': payload}, 'state_dict': _weights()}

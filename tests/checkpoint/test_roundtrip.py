@@ -18,12 +18,13 @@ ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
 BLOCKS = [0, 1]
 
 
-def converter(name: str):
-    """Import a tools/model_converters script as a module."""
-    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'model_converters', f'{name}.py'))
+def convert(source: str, *argv: str) -> dict:
+    """Run tools/model_converters/convert.py with ``--source source``; returns what its main returns."""
+    path = osp.join(ROOT, 'tools', 'model_converters', 'convert.py')
+    spec = importlib.util.spec_from_file_location('convert_tool', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return module.main([*argv, '--source', source])
 
 
 def face_vit(path: str, clip: bool = False, **extra) -> FaceViT:
@@ -60,7 +61,7 @@ def test_timm_roundtrip(tmp_path, img):
     src = str(tmp_path / 'timm.pth')
     torch.save(ref.state_dict(), src)  # timm's plain state dict
     dst = str(tmp_path / 'timm_conv.pth')
-    meta = converter('timm_to_mcf_mm').main([src, dst, '--num-heads', '2'])
+    meta = convert('timm', src, dst, '--num-heads', '2')
     assert meta['source_format'] == 'timm' and meta['vit_kwargs']['arch'] == ARCH
     assert set(meta['dropped_keys']) == {'head.weight', 'head.bias'}
     assert_blocks_match(face_vit(dst), ref, img)
@@ -81,7 +82,7 @@ def test_mae_roundtrip_with_args_namespace(tmp_path, img):
                 'args': argparse.Namespace(model='mae_vit_base', mask_ratio=0.75)}, src)
     assert detect_format(read_checkpoint(src)) == 'timm'
     dst = str(tmp_path / 'mae_conv.pth')
-    converter('timm_to_mcf_mm').main([src, dst, '--num-heads', '2'])
+    convert('timm', src, dst, '--num-heads', '2')
     assert_blocks_match(face_vit(dst), ref, img)
 
 
@@ -94,7 +95,7 @@ def test_clip_farl_roundtrip(tmp_path, img):
     src = str(tmp_path / 'farl.pth')
     torch.save({'state_dict': sd}, src)  # FaRL's release layout
     dst = str(tmp_path / 'farl_conv.pth')
-    meta = converter('clip_to_mcf_mm').main([src, dst, '--num-heads', '2'])
+    meta = convert('clip', src, dst, '--num-heads', '2')
     assert meta['source_format'] == 'clip' and meta['dropped_keys'] == ['proj']
     assert meta['vit_kwargs']['pre_norm'] is True
     for path in (src, dst):  # the original and the converted file both load
@@ -114,7 +115,7 @@ def test_mocov3_branches(tmp_path, img):
     torch.save({'epoch': 300, 'arch': 'vit_base', 'state_dict': sd, 'optimizer': {}}, src)
     for branch, ref in (('online', base), ('target', momentum)):
         dst = str(tmp_path / f'mocov3_{branch}.pth')
-        converter('mocov3_to_mcf_mm').main([src, dst, '--branch', branch, '--num-heads', '2'])
+        convert('mocov3', src, dst, '--branch', branch, '--num-heads', '2')
         assert_blocks_match(face_vit(dst), ref, img)
 
 
@@ -129,7 +130,7 @@ def test_original_mcf_branches(tmp_path, img):
                 'args': argparse.Namespace(mask_ratio=0.75)}, src)
     for branch, ref in (('online', online), ('target', target)):
         dst = str(tmp_path / f'mcf_{branch}.pth')
-        converter('mcf2mcf_mm').main([src, dst, '--branch', branch, '--num-heads', '2'])
+        convert('mcf', src, dst, '--branch', branch, '--num-heads', '2')
         assert_blocks_match(face_vit(dst), ref, img)
         # the original file loads directly through init_cfg too
         ours = FaceViT(arch=ARCH, img_size=32, patch_size=8, init_cfg=dict(
@@ -152,7 +153,7 @@ def test_mcf_mm_extract_backbone_and_pos_embed_resize(tmp_path, img):
     torch.save({'state_dict': sd, 'meta': {'mcf_mm_algorithm': 'MCF'}}, src)
     for branch, ref in (('online', online), ('target', target)):
         dst = str(tmp_path / f'bb_{branch}.pth')
-        converter('mcf_mm_extract_backbone').main([src, dst, '--branch', branch])
+        convert('mcf_mm', src, dst, '--branch', branch)
         ours = face_vit(dst, fixed_pos_embed=False)
         ref.eval()
         with torch.no_grad():

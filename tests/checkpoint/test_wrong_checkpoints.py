@@ -7,7 +7,7 @@ import mcf_mm  # noqa: F401
 from foreign_vits import ClipViT, TimmViT, Transformer
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.models.target_generators import FrozenViTTeacher
-from mcf_mm.checkpoint import CheckpointFormatError, load_vit_weights, read_checkpoint
+from mcf_mm.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_vit_weights, read_checkpoint
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
 
@@ -71,7 +71,7 @@ def test_corrupt_and_truncated_files(tmp_path):
 
 def test_pickled_module_is_refused(tmp_path):
     path = save(nn.Linear(2, 2), tmp_path)  # a whole pickled module, not a state dict
-    with pytest.raises(CheckpointFormatError, match='untrusted objects'):
+    with pytest.raises(UnsafeCheckpointError, match=r'needs torch\.nn\.modules\.linear\.Linear, which can run code'):
         read_checkpoint(path)
 
 
@@ -108,17 +108,28 @@ class _Sneaky:
         return (getattr, (np.zeros(1), 'tofile'))
 
 
-def test_runner_checkpoint_reads_but_smuggled_code_does_not(tmp_path):
+def test_old_runner_checkpoint_and_smuggled_code_are_refused_by_name(tmp_path):
     import os
     import numpy as np
     from mmengine.logging import HistoryBuffer
     runner = save({'state_dict': {'backbone.w': torch.ones(2)}, 'meta': {'iter': np.int64(7)},
                    'message_hub': {'loss': HistoryBuffer()}}, tmp_path, 'runner.pth')
-    ckpt = read_checkpoint(runner)  # mmengine's own objects: restricted unpickler
-    assert ckpt['meta']['iter'] == 7 and torch.equal(ckpt['state_dict']['backbone.w'], torch.ones(2))
-    evil = save({'meta': {'iter': np.int64(7)}, 'x': os.system}, tmp_path, 'evil.pth')
-    with pytest.raises(CheckpointFormatError, match=r'untrusted objects \((posix|nt)\.system'):
+    with pytest.raises(UnsafeCheckpointError, match=r'HistoryBuffer.*numpy.*convert\.py --trust-pickle SRC DST'):
+        read_checkpoint(runner)
+    evil = save({'meta': {'iter': 7}, 'x': os.system}, tmp_path, 'evil.pth')
+    with pytest.raises(UnsafeCheckpointError, match=r'needs (posix|nt)\.system'):
         read_checkpoint(evil)
-    sneaky = save({'meta': {'hub': HistoryBuffer()}, 'x': _Sneaky()}, tmp_path, 'sneaky.pth')
-    with pytest.raises(CheckpointFormatError, match="getattr\\(ndarray, 'tofile'\\)"):
+    sneaky = save({'meta': {'iter': 7}, 'x': _Sneaky()}, tmp_path, 'sneaky.pth')
+    with pytest.raises(UnsafeCheckpointError, match=r'needs builtins\.getattr, numpy'):
         read_checkpoint(sneaky)
+
+
+def test_protocol_4_and_torchscript_are_named(tmp_path):
+    path = str(tmp_path / 'p4.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)}}, path, pickle_protocol=4)
+    with pytest.raises(CheckpointFormatError, match='pickle protocol > 2'):
+        read_checkpoint(path)
+    script = str(tmp_path / 'clip.pt')
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), script)
+    with pytest.raises(UnsafeCheckpointError, match='TorchScript archive.*--trust-pickle'):
+        read_checkpoint(script)

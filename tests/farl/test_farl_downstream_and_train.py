@@ -110,10 +110,10 @@ def test_official_farl_converts_to_the_farl_algorithm(tmp_path):
     src, dst = str(tmp_path / 'farl.pth'), str(tmp_path / 'farl_algo.pth')
     torch.save({'state_dict': sd}, src)
     spec = importlib.util.spec_from_file_location(
-        'conv', osp.join(ROOT, 'tools', 'model_converters', 'farl_to_mcf_mm_farl.py'))
+        'conv', osp.join(ROOT, 'tools', 'model_converters', 'convert.py'))
     conv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conv)
-    conv.main([src, dst])
+    conv.main([src, dst, '--source', 'farl'])
     cfg = dict(type='FaRL', use_mim=False, embed_dim=16,
                backbone=dict(type='FaceViT', arch=ARCH, img_size=32, patch_size=8, final_norm=True,
                              out_type='cls_token', **clip_style_vit_kwargs()),

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import tarfile
 from typing import Dict, List, Optional
 
@@ -18,6 +19,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+
+from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
 
 TASKS = {
     'gender': (['a photo of a man.', 'a photo of a woman.'], lambda age, g, r: g),
@@ -50,11 +53,8 @@ def evaluate(config: str, ckpt: Optional[str], img_dir: str, exclude: Optional[s
     with DefaultScope.overwrite_default_scope('mcf_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
-    if ckpt and ckpt != 'none':
-        state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']  # the runner's own file
-        missing = model.load_state_dict(state, strict=False).missing_keys
-        if [k for k in missing if not k.startswith('target_generator.')]:
-            raise RuntimeError(f'checkpoint {ckpt} misses {missing[:5]}')
+    if ckpt and ckpt != 'none':  # read safely; the frozen tokenizer is re-read from its own checkpoint
+        load_model_weights(model, ckpt, 'a FaRL model of this config')
     model.eval()
     skip = used_sources(exclude) if exclude else set()
     names = sorted(n for n in os.listdir(img_dir) if n.endswith('.jpg') and n not in skip)
@@ -98,4 +98,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
+        sys.exit(f'error: {err}')

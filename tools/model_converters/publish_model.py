@@ -2,28 +2,34 @@
 and put the first 8 hex digits of the file's sha256 in its name (``name-1a2b3c4d.pth``).
 
 Usage: python tools/model_converters/publish_model.py IN.pth OUT.pth [--keep-target]
-The published file loads with ``torch.load(..., weights_only=True)``.
+IN is read without running code from it (a checkpoint of an older run that pickles mmengine/numpy objects is
+refused: re-save it first with ``convert.py --trust-pickle``). The published file loads with
+``torch.load(..., weights_only=True)``.
 """
 import argparse
 import hashlib
-import os
+import io
 import os.path as osp
+import sys
 from typing import Any, List, Optional
 
-import mcf_mm  # noqa: F401  (environment fixes)
 import torch
 
-from mcf_mm.checkpoint import read_checkpoint
+from mcf_mm.checkpoint import CheckpointFormatError, read_checkpoint
+from mcf_mm.checkpoint.io import atomic_write_bytes
 
 DROPPED = ('optimizer', 'param_schedulers', 'message_hub', 'scaler', 'lr_scheduler', 'ema_state_dict')
 
 
 def plain(value: Any) -> Any:
-    """Keep only what ``weights_only`` loading accepts (str/int/float/bool/None, lists, dicts of them)."""
+    """Keep plain meta values (str/int/float/bool/None, lists, dicts of them); drop objects, including those
+    ``convert.py --trust-pickle`` encoded as ``{'__class__': ...}`` dicts."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (list, tuple)):
         return [p for p in map(plain, value) if p is not _DROP]
+    if isinstance(value, dict) and '__class__' in value:
+        return _DROP
     if isinstance(value, dict):
         return {str(k): p for k, p in ((k, plain(v)) for k, v in value.items()) if p is not _DROP}
     if hasattr(value, 'item') and getattr(value, 'size', 2) == 1:  # numpy / torch scalar
@@ -32,15 +38,6 @@ def plain(value: Any) -> Any:
 
 
 _DROP = object()
-
-
-def sha256_of(path: str) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def publish(src: str, dst: str, keep_target: bool = False) -> str:
@@ -61,12 +58,11 @@ def publish(src: str, dst: str, keep_target: bool = False) -> str:
     meta = plain({k: v for k, v in (ckpt.get('meta') or {}).items()})
     meta['published_from'] = osp.basename(src)
     dropped = [k for k in ckpt if k in DROPPED]
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = dst + '.tmp'
-    torch.save(dict(state_dict=weights, meta=meta), tmp)
+    buf = io.BytesIO()
+    torch.save(dict(state_dict=weights, meta=meta), buf)
     stem, ext = osp.splitext(dst)
-    final = f'{stem}-{sha256_of(tmp)[:8]}{ext or ".pth"}'
-    os.replace(tmp, final)
+    final = f'{stem}-{hashlib.sha256(buf.getvalue()).hexdigest()[:8]}{ext or ".pth"}'
+    atomic_write_bytes(buf.getvalue(), final)
     print(f'Published {len(weights)} tensors to {final} (dropped: {dropped or "nothing"}; '
           f'{osp.getsize(src) / 2**20:.1f} MiB -> {osp.getsize(final) / 2**20:.1f} MiB).')
     return final
@@ -82,4 +78,7 @@ def main(argv: Optional[List[str]] = None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (CheckpointFormatError, FileNotFoundError, ValueError) as err:
+        sys.exit(f'error: {err}')

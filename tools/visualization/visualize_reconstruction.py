@@ -4,6 +4,7 @@
 """
 import argparse
 import os.path as osp
+import sys
 
 import mcf_mm  # noqa: F401
 import cv2
@@ -12,8 +13,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
+from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
 from mcf_mm.registry import DATASETS, MODELS
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     model = MODELS.build(cfg.model)
     if not hasattr(model, 'reconstruct'):
         raise SystemExit(f'{type(model).__name__} has no reconstruct(); use an MCF config.')
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    load_model_weights(model, args.checkpoint, f'a {type(model).__name__} pre-training model of this config')
     model.eval()
     ds_cfg = cfg.train_dataloader.dataset
     while ds_cfg.get('dataset') is not None:  # unwrap RepeatDataset and the like
@@ -70,4 +71,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
+        sys.exit(f'error: {err}')
