@@ -1,8 +1,7 @@
 """Unlabelled face-image datasets for pre-training: image folder, list file, or the original MCF LMDB."""
-import multiprocessing as mp
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -10,7 +9,10 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mcf_mm.registry import DATASETS, TRANSFORMS
-from .decode import ImageDecodeError, decode_image
+from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from .file_io import DEFAULT_MAX_FILE_BYTES, describe_scan, read_regular_file, scan_image_files
+from .skip_counter import SkipCounter
+
 
 def build_pipeline(pipeline) -> list:
     """Build transform dicts in mcf_mm's scope (which also resolves mmpretrain's and mmcv's transforms),
@@ -19,13 +21,40 @@ def build_pipeline(pipeline) -> list:
         return [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline]
 
 
-_LMDB_ENVS: dict = {}  # (path, pid) -> environment; workers open their own
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif', '.ppm', '.pgm')
+_LMDB_ENVS: Dict[str, Tuple[int, Any]] = {}  # real path -> (pid that opened it, environment)
+
+
+def open_lmdb(path: str):
+    """The read-only environment of ``path`` for this process, opened on first use.
+
+    py-lmdb refuses to open one environment twice in a process, and a forked DataLoader worker inherits its
+    parent's open handle (and with it that refusal). A handle opened by another pid is therefore closed - in this
+    process only; with ``lock=False`` that leaves the parent's untouched - and this process opens its own.
+    """
+    import lmdb
+    key = osp.realpath(path)
+    entry = _LMDB_ENVS.pop(key, None)
+    if entry is not None:
+        if entry[0] == os.getpid():
+            _LMDB_ENVS[key] = entry
+            return entry[1]
+        entry[1].close()  # inherited through fork
+    if not osp.exists(path):
+        raise FileNotFoundError(f'LMDB not found: {path!r}; check `lmdb_path`.')
+    try:
+        env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False,
+                        subdir=osp.isdir(path))
+    except lmdb.Error as err:
+        raise RuntimeError(f'cannot open the LMDB {path!r} ({err}). If this process opened it itself, close that '
+                           'environment first: py-lmdb allows one per process.') from err
+    _LMDB_ENVS[key] = (os.getpid(), env)
+    return env
 
 
 @DATASETS.register_module()
 class FaceImageDataset(BaseDataset):
-    """Face images without labels; unreadable files are skipped with a warning and counted.
+    """Face images without labels; unreadable samples are skipped with a warning and counted.
 
     Exactly one source:
         * ``data_root`` alone: every image under the folder tree (sorted; labels/sub-folders ignored);
@@ -33,23 +62,38 @@ class FaceImageDataset(BaseDataset):
         * ``lmdb_path`` (+ ``ann_file`` listing the keys, one per line): the original MCF LMDB layout, values
           are encoded image bytes and the number of samples is stored under the key ``length``.
 
+    Unreadable means: missing, not a regular file (directory, FIFO, socket, device, or a link to one), a symlink
+    loop, larger than ``max_file_bytes``, more than ``max_pixels`` pixels, or bytes PIL cannot fully decode.
+    Every DataLoader worker opens its own LMDB environment; the counts are shared by all workers
+    (``num_skipped``, ``num_checked``; SkippedImagesHook sums them over ranks).
+
     Args:
         max_bad_fraction: stop with an error once more than this fraction of at least ``min_checked``
-            decoded samples were unreadable (a mostly broken dataset fails early, not after hours).
+            reads failed (a mostly broken dataset fails early, not after hours).
         extensions: file endings scanned in folder mode (others are ignored, not counted).
+        max_file_bytes: larger files/values are skipped unread (None: no cap).
+        max_pixels: images whose header declares more pixels are skipped undecoded (None: PIL's bomb limit).
+        exif_transpose: apply the EXIF orientation.
     """
 
     def __init__(self, data_root: str = '', ann_file: str = '', lmdb_path: Optional[str] = None,
                  pipeline: tuple = (), max_bad_fraction: float = 0.5, min_checked: int = 32,
-                 extensions: tuple = IMG_EXTENSIONS, **kwargs) -> None:
+                 extensions: tuple = IMG_EXTENSIONS, max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS, exif_transpose: bool = True, **kwargs) -> None:
         self.lmdb_path = lmdb_path
         self.extensions = tuple(e.lower() for e in extensions)
-        self.max_bad_fraction = max_bad_fraction
-        self.min_checked = min_checked
-        # Shared across dataloader workers (forked after construction).
-        self._checked = mp.Value('q', 0)
-        self._skipped = mp.Value('q', 0)
+        self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
+        self.max_file_bytes, self.max_pixels, self.exif_transpose = max_file_bytes, max_pixels, exif_transpose
+        self.scan_report: Dict[str, int] = {}
+        self.skip_counter = SkipCounter()  # replaced by one sized to the dataset in full_init
         super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), **kwargs)
+
+    def full_init(self) -> None:
+        """Load the list, then size the shared skip counter (before any DataLoader worker is forked)."""
+        super().full_init()
+        if self.skip_counter.num_samples != len(self):
+            source = self.lmdb_path or self.ann_file or self.data_root
+            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, source)
 
     # ------------------------------------------------------------------ listing
     def load_data_list(self) -> List[dict]:
@@ -66,85 +110,64 @@ class FaceImageDataset(BaseDataset):
             if not self.data_root or not osp.isdir(self.data_root):
                 raise FileNotFoundError(f'image folder not found: {self.data_root!r}; set `data_root` to a folder '
                                         'of face images (or `ann_file` / `lmdb_path`).')
-            paths = []
-            for root, _, files in os.walk(self.data_root, followlinks=True):
-                paths += [osp.join(root, f) for f in files if f.lower().endswith(self.extensions)]
-            paths.sort()
+            paths, self.scan_report = scan_image_files(self.data_root, self.extensions)
+            print_log(describe_scan(self.data_root, len(paths), self.scan_report), logger='current')
         if not paths:
             raise ValueError(f'no images found (data_root={self.data_root!r}, ann_file={self.ann_file!r}); '
                              f'accepted extensions: {self.extensions}.')
         return [dict(img_path=p) for p in paths]
 
     def _list_lmdb(self) -> List[dict]:
-        env = self._lmdb_env()
-        if self.ann_file:
-            with open(self.ann_file, encoding='utf-8') as f:
-                keys = [ln.rstrip('\n') for ln in f if ln.strip()]
-        else:
-            with env.begin() as txn:
-                raw = txn.get(b'length')
-            if raw is None:
-                raise ValueError(f'LMDB {self.lmdb_path!r} has no `length` key and no `ann_file` of keys; '
-                                 'give the keys file as `ann_file`.')
-            keys = [str(i) for i in range(int(raw.decode()))]
+        env = open_lmdb(self.lmdb_path)
         with env.begin() as txn:
             raw = txn.get(b'length')
+        if self.ann_file:
+            with open(self.ann_file, encoding='utf-8') as f:
+                keys = [ln.rstrip('\r\n') for ln in f if ln.strip()]
+        elif raw is None:
+            raise ValueError(f'LMDB {self.lmdb_path!r} has no `length` key and no `ann_file` of keys; '
+                             'give the keys file as `ann_file`.')
+        else:
+            keys = [str(i) for i in range(int(raw.decode()))]
         if raw is not None and int(raw.decode()) != len(keys):
             print_log(f'LMDB {self.lmdb_path}: `length`={raw.decode()} but the keys file lists {len(keys)}; '
                       'using the keys file.', logger='current', level=30)
         return [dict(lmdb_key=k) for k in keys]
 
-    def _lmdb_env(self):
-        """One read-only environment per LMDB path and process (py-lmdb forbids opening one twice)."""
-        key = (osp.abspath(self.lmdb_path), os.getpid())
-        if key not in _LMDB_ENVS:
-            import lmdb
-            if not osp.exists(self.lmdb_path):
-                raise FileNotFoundError(f'LMDB not found: {self.lmdb_path!r}; check `lmdb_path`.')
-            _LMDB_ENVS[key] = lmdb.open(self.lmdb_path, readonly=True, lock=False, readahead=False,
-                                        meminit=False, subdir=osp.isdir(self.lmdb_path))
-        return _LMDB_ENVS[key]
-
     # ------------------------------------------------------------------ loading
     @property
     def num_skipped(self) -> int:
-        """Unreadable samples skipped so far (all workers of this process)."""
-        return int(self._skipped.value)
+        """Distinct unreadable samples found so far (all workers of this process)."""
+        return self.skip_counter.num_skipped
 
     @property
     def num_checked(self) -> int:
-        return int(self._checked.value)
+        """Sample reads so far (all workers of this process)."""
+        return self.skip_counter.num_checked
 
     def _read_bytes(self, info: dict) -> bytes:
-        if 'lmdb_key' in info:
-            with self._lmdb_env().begin() as txn:
-                data = txn.get(info['lmdb_key'].encode())
-            if data is None:
-                raise ImageDecodeError(f'key {info["lmdb_key"]!r} is missing from the LMDB')
-            return bytes(data)
-        with open(info['img_path'], 'rb') as f:
-            return f.read()
+        if 'img_path' in info:
+            return read_regular_file(info['img_path'], self.max_file_bytes)
+        import lmdb
+        try:
+            with open_lmdb(self.lmdb_path).begin(buffers=True) as txn:
+                buf = txn.get(info['lmdb_key'].encode())
+                if buf is None:
+                    raise ImageDecodeError(f'key {info["lmdb_key"]!r} is missing from the LMDB')
+                if self.max_file_bytes is not None and len(buf) > self.max_file_bytes:
+                    raise ImageDecodeError(f'{len(buf)} bytes is more than max_file_bytes={self.max_file_bytes}')
+                return bytes(buf)
+        except lmdb.Error as err:  # a corrupt page: this sample is lost, the others may be fine
+            raise ImageDecodeError(f'LMDB read failed: {err}') from err
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Decode sample ``idx`` and run the pipeline; None (mmengine then draws another) if unreadable."""
         info = self.get_data_info(idx)
-        name = info.get('img_path', info.get('lmdb_key'))
-        with self._checked.get_lock():
-            self._checked.value += 1
+        self.skip_counter.checked()
         try:
-            img = decode_image(self._read_bytes(info))
+            img = decode_image(self._read_bytes(info), self.max_pixels, exif_transpose=self.exif_transpose)
         except (ImageDecodeError, OSError) as err:
-            with self._skipped.get_lock():
-                self._skipped.value += 1
-                skipped, checked = self._skipped.value, self._checked.value
-            if skipped <= 20 or skipped % 1000 == 0:
-                print_log(f'skipping unreadable image {name} ({err}); {skipped} skipped so far',
-                          logger='current', level=30)
-            if checked >= self.min_checked and skipped > self.max_bad_fraction * checked:
-                raise RuntimeError(
-                    f'{skipped} of {checked} images read so far are unreadable (> {self.max_bad_fraction:.0%}): '
-                    f'the dataset at {self.data_root or self.ann_file or self.lmdb_path!r} looks broken. Check '
-                    'the paths/format, or raise `max_bad_fraction` if this is expected.')
+            self.skip_counter.skip(idx, info.get('img_path', info.get('lmdb_key')), err)
             return None
         results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], sample_idx=idx)
         results.update({k: v for k, v in info.items() if k in ('img_path', 'lmdb_key')})

@@ -13,8 +13,10 @@ from typing import List, Optional, Sequence, Union
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
-from mcf_mm.datasets.decode import ImageDecodeError, decode_image
+from mcf_mm.datasets.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from mcf_mm.datasets.face_image import build_pipeline
+from mcf_mm.datasets.file_io import DEFAULT_MAX_FILE_BYTES
+from mcf_mm.datasets.skip_counter import SkipCounter
 from mcf_mm.registry import DATASETS, TRANSFORMS
 from .tokenizer import get_tokenizer
 
@@ -50,15 +52,38 @@ class ImageTextTarDataset(BaseDataset):
         data_root: folder of the shards.
         text_ext: extension of the caption member.
         pipeline: transforms; each sample starts as ``dict(img, text, key, shard)`` (img is BGR uint8).
+        max_bad_fraction, min_checked, max_file_bytes, max_pixels, exif_transpose: as for FaceImageDataset
+            (``max_file_bytes`` caps an image member's size). Skips are counted across DataLoader workers.
     """
 
     METAINFO = dict(classes=None)
 
     def __init__(self, shards: Union[str, Sequence[str]] = '*.tar', data_root: str = '', text_ext: str = 'txt',
-                 pipeline: Sequence = (), **kwargs) -> None:
+                 pipeline: Sequence = (), max_bad_fraction: float = 0.5, min_checked: int = 32,
+                 max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS, exif_transpose: bool = True, **kwargs) -> None:
         self.shards, self.text_ext = shards, text_ext
-        self.num_skipped = self.num_checked = 0  # read by SkippedImagesHook (per worker process)
+        self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
+        self.max_file_bytes, self.max_pixels, self.exif_transpose = max_file_bytes, max_pixels, exif_transpose
+        self.skip_counter = SkipCounter()  # shared by the DataLoader workers; sized in full_init
         super().__init__(ann_file='', data_root=data_root, pipeline=build_pipeline(pipeline), **kwargs)
+
+    def full_init(self) -> None:
+        """Index the shards, then size the shared skip counter (before any DataLoader worker is forked)."""
+        super().full_init()
+        if self.skip_counter.num_samples != len(self):
+            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked,
+                                            f'{self.data_root}/{self.shards}')
+
+    @property
+    def num_skipped(self) -> int:
+        """Distinct samples with an unreadable image so far (all workers of this process)."""
+        return self.skip_counter.num_skipped
+
+    @property
+    def num_checked(self) -> int:
+        """Sample reads so far (all workers of this process)."""
+        return self.skip_counter.num_checked
 
     def load_data_list(self) -> List[dict]:
         paths = expand_shards(self.shards, self.data_root)
@@ -94,8 +119,10 @@ class ImageTextTarDataset(BaseDataset):
         return data
 
     @staticmethod
-    def _read(path: str, span) -> bytes:
+    def _read(path: str, span, max_bytes: Optional[int] = None) -> bytes:
         offset, size = span
+        if max_bytes is not None and size > max_bytes:
+            raise ImageDecodeError(f'tar member of {size} bytes is more than max_file_bytes={max_bytes}')
         with open(path, 'rb') as f:
             f.seek(offset)
             return f.read(size)
@@ -103,14 +130,15 @@ class ImageTextTarDataset(BaseDataset):
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Decode one pair; an unreadable image returns None so the base class draws another sample."""
         info = self.get_data_info(idx)
-        self.num_checked += 1
+        self.skip_counter.checked()
         try:
-            img = decode_image(self._read(info['shard'], info['img_span']))  # [H, W, 3] BGR
-        except (ImageDecodeError, OSError):
-            self.num_skipped += 1
-            MMLogger.get_current_instance().warning(f'skipping undecodable image {info["key"]} in {info["shard"]}')
+            data = self._read(info['shard'], info['img_span'], self.max_file_bytes)
+            img = decode_image(data, self.max_pixels, exif_transpose=self.exif_transpose)  # [H, W, 3] BGR
+            text = self._read(info['shard'], info['txt_span'], self.max_file_bytes)
+        except (ImageDecodeError, OSError) as err:
+            self.skip_counter.skip(idx, f'{info["key"]} in {info["shard"]}', err)
             return None
-        text = self._read(info['shard'], info['txt_span']).decode('utf-8', errors='replace').strip()
+        text = text.decode('utf-8', errors='replace').strip()
         results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], text=text,
                        key=info['key'], shard=info['shard'], sample_idx=idx)
         return self.pipeline(results)
