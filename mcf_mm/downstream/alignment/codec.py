@@ -1,8 +1,9 @@
 """FaRL heatmap codec: truncated-Gaussian targets on a coarse map, soft-argmax decoding.
 
 Coordinates are normalised on the input crop as ``u = (p + 0.5) / S`` (``p``: crop pixel with integer
-pixel centres, ``S``: crop side), so heatmap cell ``j`` of a map of width ``W`` sits at ``u = (j + 0.5) / W``
-whatever the map size: FaRL's decoding convention, shared here by the 112² output and the 128² targets.
+pixel centres, ``S``: crop side; the convention of :mod:`mcf_mm.downstream.common.geometry`), so heatmap
+cell ``j`` of a map of width ``W`` sits at ``u = (j + 0.5) / W`` whatever the map size: FaRL's decoding
+convention, shared here by the 112² output and the 128² targets.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -11,6 +12,8 @@ import torch
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
+
+from ..common.geometry import pixels_to_unit, unit_to_pixels
 
 
 def _pair(v: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -86,11 +89,11 @@ class FaRLHeatmapCodec(BaseKeypointCodec):
 
     def normalize(self, keypoints: np.ndarray) -> np.ndarray:
         """Crop pixels [..., 2] -> normalised coordinates."""
-        return (np.asarray(keypoints, dtype=np.float64) + 0.5) / np.array(self.input_size, dtype=np.float64)
+        return pixels_to_unit(keypoints, self.input_size)
 
     def denormalize(self, coords: np.ndarray) -> np.ndarray:
         """Normalised coordinates [..., 2] -> crop pixels."""
-        return np.asarray(coords, dtype=np.float64) * np.array(self.input_size, dtype=np.float64) - 0.5
+        return unit_to_pixels(coords, self.input_size)
 
     def encode(self, keypoints: np.ndarray, keypoints_visible: Optional[np.ndarray] = None) -> dict:
         """Args: keypoints [N, K, 2] in crop pixels; keypoints_visible [N, K] (ignored by FaRL's loss).

@@ -8,7 +8,7 @@ from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 
-from .geometry import crop_to_image
+from ..common.geometry import crop_to_image
 
 
 @MODELS.register_module()

@@ -1,13 +1,17 @@
-"""Data transforms of the FaRL alignment protocol (mmpose TRANSFORMS): box crop with random similarity,
-occlusion, noise blend, gray, gamma, blur. No flip (it would need left/right landmark swapping)."""
-from typing import Optional, Tuple
+"""Data transforms of the FaRL alignment protocol (mmpose TRANSFORMS): box crop with random similarity, and the
+shared photometric augmentations (:mod:`mcf_mm.downstream.common.photometric`) registered here for mmpose.
+No flip (it would need left/right landmark swapping)."""
+from typing import Tuple
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from .geometry import box_size, crop_matrix, transform_points
+from ..common.geometry import box_size, crop_matrix, transform_points
+from ..common.photometric import register_photometric_transforms
+
+register_photometric_transforms(TRANSFORMS)
 
 
 @TRANSFORMS.register_module()
@@ -57,90 +61,3 @@ class FaceBoxCrop(BaseTransform):
         side = box_size(box) / self.face_scale
         results['input_scale'] = np.array([side, side], dtype=np.float32)
         return results
-
-
-class _RandomApply(BaseTransform):
-    """Base for photometric transforms applied with probability ``prob`` to a uint8/float image."""
-
-    def __init__(self, prob: float) -> None:
-        if not 0.0 <= prob <= 1.0:
-            raise ValueError(f'prob must lie in [0, 1], got {prob}.')
-        self.prob = prob
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def transform(self, results: dict) -> dict:
-        if np.random.rand() < self.prob:
-            img = results['img']
-            out = self.apply(img.astype(np.float32))
-            results['img'] = np.clip(out, 0, 255).astype(img.dtype)
-        return results
-
-
-@TRANSFORMS.register_module()
-class RandomOcclusion(_RandomApply):
-    """Paint a black rectangle of random size (up to ``max_frac`` of each side) at a random place."""
-
-    def __init__(self, prob: float = 0.5, max_frac: float = 0.4) -> None:
-        super().__init__(prob)
-        self.max_frac = max_frac
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        h, w = img.shape[:2]
-        rh = max(1, int(np.random.uniform(0.05, self.max_frac) * h))
-        rw = max(1, int(np.random.uniform(0.05, self.max_frac) * w))
-        y, x = np.random.randint(0, h - rh + 1), np.random.randint(0, w - rw + 1)
-        img[y:y + rh, x:x + rw] = 0
-        return img
-
-
-@TRANSFORMS.register_module()
-class NoiseBlend(_RandomApply):
-    """Blend the image with uniform noise: ``(1 - a) * img + a * noise``, ``a ~ U(0, max_alpha)``."""
-
-    def __init__(self, prob: float = 0.5, max_alpha: float = 0.3) -> None:
-        super().__init__(prob)
-        self.max_alpha = max_alpha
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        a = np.random.uniform(0, self.max_alpha)
-        return (1 - a) * img + a * np.random.uniform(0, 255, size=img.shape).astype(np.float32)
-
-
-@TRANSFORMS.register_module()
-class RandomGray(_RandomApply):
-    """Replace the colour image by its (3-channel) gray version."""
-
-    def __init__(self, prob: float = 0.1) -> None:
-        super().__init__(prob)
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        gray = img @ np.array([0.114, 0.587, 0.299], dtype=np.float32)  # BGR weights, [H, W]
-        return np.repeat(gray[..., None], img.shape[2], axis=2)
-
-
-@TRANSFORMS.register_module()
-class RandomGamma(_RandomApply):
-    """Gamma correction ``255 * (img / 255) ** g`` with ``log g ~ U(log lo, log hi)``."""
-
-    def __init__(self, prob: float = 0.5, gamma_range: Tuple[float, float] = (0.6, 1.6)) -> None:
-        super().__init__(prob)
-        self.gamma_range = gamma_range
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        g = float(np.exp(np.random.uniform(*np.log(self.gamma_range))))
-        return 255.0 * (img / 255.0) ** g
-
-
-@TRANSFORMS.register_module()
-class RandomBlur(_RandomApply):
-    """Gaussian blur with ``sigma ~ U(0.1, max_sigma)``."""
-
-    def __init__(self, prob: float = 0.3, max_sigma: float = 2.0) -> None:
-        super().__init__(prob)
-        self.max_sigma = max_sigma
-
-    def apply(self, img: np.ndarray, sigma: Optional[float] = None) -> np.ndarray:
-        sigma = np.random.uniform(0.1, self.max_sigma) if sigma is None else sigma
-        return cv2.GaussianBlur(img, (0, 0), sigmaX=sigma)

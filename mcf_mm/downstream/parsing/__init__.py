@@ -1,8 +1,8 @@
 """mmseg plugin for face parsing (load with ``custom_imports=dict(imports=['mcf_mm', 'mcf_mm.downstream.parsing'])``).
 
 Registers into mmseg's registries: LaPa / CelebAMask-HQ / FASSEG datasets, face alignment + RoI tanh warp
-transforms and the FaRL augmentation, an EncoderDecoder that un-warps logits before the argmax, and the
-face F1 metric (background excluded).
+transforms and the shared photometric augmentations (:mod:`mcf_mm.downstream.common`), an EncoderDecoder that
+un-warps logits before the argmax, and the face F1 metric (background excluded).
 """
 import mcf_mm  # noqa: F401  (environment fixes before mmseg.models is imported)
 
@@ -11,8 +11,8 @@ from .datasets import (CELEBAMASK_HQ_CLASSES, CELEBAMASK_HQ_PAINT_ORDER, FASSEG_
                        paint_celebamask_hq_label, read_lapa_landmarks)
 from .metrics import FaceF1Metric, confusion_matrix, f1_from_confusion
 from .segmentor import FaceParsingEncoderDecoder
-from .transforms import (FaceAlign, FaceRandomBlur, FaceRandomGamma, FaceRandomGray, PackFaceSegInputs,
-                         RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel, RoITanhWarp)
+from .transforms import (FaceAlign, PackFaceSegInputs, RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel,
+                         RoITanhWarp)
 from .warp import (LAPA_5PT_INDICES, align_matrix_from_landmarks, original_to_warped, unwarp_logits,
                    warp_image, warped_to_original)
 
@@ -21,7 +21,6 @@ __all__ = [
     'CelebAMaskHQDataset', 'FASSEGDataset', 'celebamask_hq_split', 'paint_celebamask_hq_label',
     'read_lapa_landmarks', 'FaceF1Metric', 'confusion_matrix', 'f1_from_confusion',
     'FaceParsingEncoderDecoder', 'FaceAlign', 'RandomFaceAffine', 'RandomFaceHFlip', 'RoITanhWarp',
-    'ResizeImageToLabel', 'FaceRandomGray', 'FaceRandomGamma', 'FaceRandomBlur', 'PackFaceSegInputs',
-    'LAPA_5PT_INDICES', 'align_matrix_from_landmarks', 'original_to_warped', 'warped_to_original',
-    'warp_image', 'unwarp_logits'
+    'ResizeImageToLabel', 'PackFaceSegInputs', 'LAPA_5PT_INDICES', 'align_matrix_from_landmarks',
+    'original_to_warped', 'warped_to_original', 'warp_image', 'unwarp_logits'
 ]

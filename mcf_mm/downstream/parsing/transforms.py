@@ -1,4 +1,5 @@
-"""mmseg data transforms for face parsing: alignment, RoI tanh warp, FaRL train augmentation, packing.
+"""mmseg data transforms for face parsing: alignment, RoI tanh warp, geometric augmentation, packing; the shared
+photometric augmentations (:mod:`mcf_mm.downstream.common.photometric`) are registered here for mmseg.
 
 A pipeline builds one 3x3 ``warp_matrix`` (original image -> aligned canvas) step by step
 (:class:`FaceAlign`, then optionally :class:`RandomFaceAffine` / :class:`RandomFaceHFlip`), and
@@ -14,8 +15,11 @@ from mmcv.transforms import BaseTransform
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
-from .warp import (align_matrix_from_landmarks, fit_image_matrix, hflip_matrix, similarity_about_center,
-                   warp_image)
+from ..common.geometry import fit_image_matrix, hflip_matrix, similarity_matrix
+from ..common.photometric import register_photometric_transforms
+from .warp import align_matrix_from_landmarks, warp_image
+
+register_photometric_transforms(TRANSFORMS)
 
 WARP_META_KEYS = ('warp_matrix', 'warp_factor', 'canvas_shape')
 
@@ -84,7 +88,8 @@ class RandomFaceAffine(BaseTransform):
     """FaRL's geometric augmentation, composed into the warp matrix about the canvas centre.
 
     Args:
-        rotate_std: rotation ~ N(0, rotate_std) degrees (FaRL: 18, i.e. 0.314 rad).
+        rotate_std: rotation ~ N(0, rotate_std) degrees, a positive draw turning the face clockwise on screen
+            (FaRL: 18, i.e. 0.314 rad).
         scale_std: scale ~ N(1, scale_std) (FaRL: 0.1).
         shift: shift ~ U(-shift, shift) x min(canvas H, W) per axis (FaRL: 0.01).
     """
@@ -98,7 +103,8 @@ class RandomFaceAffine(BaseTransform):
         angle = np.random.normal(0.0, self.rotate_std)
         scale = np.random.normal(1.0, self.scale_std)
         shift = np.random.uniform(-self.shift, self.shift, size=2) * min(canvas)
-        results['warp_matrix'] = similarity_about_center(angle, scale, shift, canvas) @ matrix
+        centre = np.array([(canvas[1] - 1) / 2.0, (canvas[0] - 1) / 2.0])  # (x, y)
+        results['warp_matrix'] = similarity_matrix(-angle, scale, centre, centre + shift) @ matrix
         return results
 
 
@@ -119,7 +125,7 @@ class RandomFaceHFlip(BaseTransform):
         matrix = _require_matrix(results, 'RandomFaceHFlip')
         if np.random.rand() >= self.prob:
             return results
-        results['warp_matrix'] = hflip_matrix(results['canvas_shape']) @ matrix
+        results['warp_matrix'] = hflip_matrix(results['canvas_shape'][1]) @ matrix
         if 'gt_seg_map' in results:
             seg = results['gt_seg_map']
             swapped = seg.copy()
@@ -178,52 +184,6 @@ class ResizeImageToLabel(BaseTransform):
         if results['img'].shape[:2] != (h, w):
             results['img'] = cv2.resize(results['img'], (w, h), interpolation=cv2.INTER_LINEAR)
         results['ori_shape'] = results['img_shape'] = (h, w)
-        return results
-
-
-@TRANSFORMS.register_module()
-class FaceRandomGray(BaseTransform):
-    """Convert to grey (3 equal channels) with probability ``prob`` (FaRL: 0.1)."""
-
-    def __init__(self, prob: float = 0.1) -> None:
-        self.prob = prob
-
-    def transform(self, results: dict) -> dict:
-        if np.random.rand() < self.prob:
-            gray = cv2.cvtColor(results['img'], cv2.COLOR_BGR2GRAY)
-            results['img'] = np.repeat(gray[..., None], 3, axis=2)
-        return results
-
-
-@TRANSFORMS.register_module()
-class FaceRandomGamma(BaseTransform):
-    """FaRL's gamma: on [0, 1] intensities apply one of sqrt, identity, square, uniformly at random."""
-
-    _LUTS = {-1: np.sqrt(np.arange(256) / 255.0), 1: np.square(np.arange(256) / 255.0)}
-
-    def transform(self, results: dict) -> dict:
-        choice = int(np.random.choice([-1, 0, 1]))
-        if choice != 0:
-            lut = np.clip(np.round(self._LUTS[choice] * 255.0), 0, 255).astype(np.uint8)
-            img = results['img']
-            if img.dtype != np.uint8:
-                img = np.clip(img, 0, 255).astype(np.uint8)
-            results['img'] = cv2.LUT(img, lut)
-        return results
-
-
-@TRANSFORMS.register_module()
-class FaceRandomBlur(BaseTransform):
-    """FaRL's blur: box filter of size ``mean(H, W) * U(0, max_ratio)`` pixels when that exceeds 1."""
-
-    def __init__(self, max_ratio: float = 0.01) -> None:
-        self.max_ratio = max_ratio
-
-    def transform(self, results: dict) -> dict:
-        img = results['img']
-        k = int((img.shape[0] + img.shape[1]) / 2 * np.random.uniform(0.0, self.max_ratio))
-        if k > 1:
-            results['img'] = cv2.blur(img, (k, k))
         return results
 
 

@@ -1,10 +1,10 @@
-"""Face alignment geometry: 5-point similarity to a fixed template and the separable RoI tanh warp.
+"""Face parsing geometry: 5-point similarity to a fixed template and the separable RoI tanh warp.
 
-Conventions (used everywhere in :mod:`mcf_mm.downstream.parsing`):
-- Pixel coordinates are OpenCV-style: pixel ``(i, j)`` has its centre at ``x = j, y = i``.
-- ``matrix`` is a 3x3 map from ORIGINAL-image pixel coordinates to ALIGNED canvas pixel coordinates
-  (the canvas is ``canvas_shape = (H, W)``, before the tanh warp).
-- A canvas pixel coordinate ``u`` is normalised as ``n = (u + 0.5) / W * 2 - 1`` (pixel edges at -1 and +1,
+Conventions: those of :mod:`mcf_mm.downstream.common.geometry` (OpenCV pixel centres, 3x3 matrices from
+source to target pixels), with
+- ``matrix`` a 3x3 map from ORIGINAL-image pixel coordinates to ALIGNED canvas pixel coordinates
+  (the canvas is ``canvas_shape = (H, W)``, before the tanh warp);
+- a canvas pixel coordinate ``u`` normalised as ``n = (u + 0.5) / W * 2 - 1`` (pixel edges at -1 and +1,
   the ``align_corners=False`` convention of ``torch.nn.functional.grid_sample``).
 - The tanh warp acts on each normalised axis separately (NOT polar): with ``f`` the warp factor,
   ``|n| <= 1 - f`` is left unchanged and beyond it ``n' = sign(n) * (tanh((|n| - (1 - f)) / f) * f + 1 - f)``.
@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..common.geometry import estimate_similarity, invert_matrix, pixels_to_unit, transform_points, unit_to_pixels
 
 # FaRL / facer 5-point template (left eye, right eye, nose tip, left and right mouth corner) on a 512 grid,
 # normalised to [-1, 1].
@@ -41,67 +43,10 @@ def template_points(canvas_shape: Sequence[int], face_scale: float = 1.0) -> np.
     return (FACE_TEMPLATE_5PTS * face_scale + 1.0) * np.array([w - 1, h - 1], np.float64) / 2.0  # [5, 2]
 
 
-def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (rotation, isotropic scale, translation) mapping ``src`` onto ``dst``.
-
-    Args:
-        src: [K, 2] points, K >= 2.
-        dst: [K, 2] points.
-
-    Returns:
-        [3, 3] matrix ``M`` with ``dst ~ M @ [src, 1]``.
-    """
-    src = np.asarray(src, np.float64)
-    dst = np.asarray(dst, np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or src.shape[0] < 2:
-        raise ValueError(f'similarity needs two [K, 2] point sets with K >= 2, got {src.shape} and {dst.shape}')
-    if not np.isfinite(src).all():
-        raise ValueError('face landmarks contain NaN/inf; fix or drop this annotation')
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d  # [K, 2]
-    var = (s ** 2).sum()
-    if var < 1e-12:
-        raise ValueError('face landmarks are all at the same point; the annotation is degenerate')
-    a = (s * d).sum() / var  # scale * cos
-    b = (s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum() / var  # scale * sin
-    m = np.array([[a, -b, 0.0], [b, a, 0.0], [0.0, 0.0, 1.0]])
-    m[:2, 2] = mu_d - m[:2, :2] @ mu_s
-    return m
-
-
 def align_matrix_from_landmarks(points: np.ndarray, canvas_shape: Sequence[int],
                                 face_scale: float = 1.0) -> np.ndarray:
     """3x3 similarity taking five face points (eyes, nose, mouth corners) to the template on the canvas."""
     return estimate_similarity(points, template_points(canvas_shape, face_scale))
-
-
-def fit_image_matrix(image_shape: Sequence[int], canvas_shape: Sequence[int]) -> np.ndarray:
-    """3x3 scale + translation fitting the whole image, centred and aspect kept, into the canvas."""
-    h, w = image_shape[:2]
-    ch, cw = canvas_shape[:2]
-    s = min(ch / h, cw / w)
-    # Pixel edges: [-0.5, w - 0.5] -> centred interval of length s * w on [-0.5, cw - 0.5].
-    tx = (cw - s * w) / 2.0 - 0.5 + 0.5 * s
-    ty = (ch - s * h) / 2.0 - 0.5 + 0.5 * s
-    return np.array([[s, 0.0, tx], [0.0, s, ty], [0.0, 0.0, 1.0]])
-
-
-def similarity_about_center(angle_deg: float, scale: float, shift_xy: Sequence[float],
-                            canvas_shape: Sequence[int]) -> np.ndarray:
-    """3x3 rotation + scale about the canvas centre followed by a shift (pixels), for augmentation."""
-    h, w = canvas_shape[:2]
-    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    t = np.deg2rad(angle_deg)
-    c, s = scale * np.cos(t), scale * np.sin(t)
-    return np.array([[c, -s, cx - c * cx + s * cy + shift_xy[0]],
-                     [s, c, cy - s * cx - c * cy + shift_xy[1]],
-                     [0.0, 0.0, 1.0]])
-
-
-def hflip_matrix(canvas_shape: Sequence[int]) -> np.ndarray:
-    """3x3 horizontal flip of the canvas (x -> W - 1 - x)."""
-    w = canvas_shape[1]
-    return np.array([[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
 def tanh_compress(n: np.ndarray, warp_factor: float) -> np.ndarray:
@@ -125,25 +70,20 @@ def tanh_expand(n: np.ndarray, warp_factor: float) -> np.ndarray:
     return np.where(a > lin, np.sign(n) * out, n)
 
 
-def _apply(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    homo = pts @ matrix[:2, :2].T + matrix[:2, 2]  # [..., 2]
-    return homo
-
-
 def _to_norm(u: np.ndarray, canvas_shape: Sequence[int]) -> np.ndarray:
     h, w = canvas_shape[:2]
-    return (u + 0.5) / np.array([w, h], np.float64) * 2.0 - 1.0
+    return pixels_to_unit(u, (w, h)) * 2.0 - 1.0  # grid_sample's [-1, 1]
 
 
 def _from_norm(n: np.ndarray, canvas_shape: Sequence[int]) -> np.ndarray:
     h, w = canvas_shape[:2]
-    return (n + 1.0) / 2.0 * np.array([w, h], np.float64) - 0.5
+    return unit_to_pixels((n + 1.0) / 2.0, (w, h))
 
 
 def original_to_warped(points: np.ndarray, matrix: np.ndarray, warp_factor: float,
                        canvas_shape: Sequence[int]) -> np.ndarray:
     """Map original-image pixel coordinates [..., 2] (x, y) to warped-canvas pixel coordinates."""
-    aligned = _apply(np.asarray(matrix, np.float64), np.asarray(points, np.float64))
+    aligned = transform_points(points, matrix)
     return _from_norm(tanh_compress(_to_norm(aligned, canvas_shape), warp_factor), canvas_shape)
 
 
@@ -152,7 +92,7 @@ def warped_to_original(points: np.ndarray, matrix: np.ndarray, warp_factor: floa
     """Map warped-canvas pixel coordinates [..., 2] (x, y) back to original-image pixel coordinates."""
     aligned = _from_norm(tanh_expand(_to_norm(np.asarray(points, np.float64), canvas_shape), warp_factor),
                          canvas_shape)
-    return _apply(np.linalg.inv(np.asarray(matrix, np.float64)), aligned)
+    return transform_points(aligned, invert_matrix(matrix))
 
 
 def _pixel_grid(shape: Sequence[int]) -> np.ndarray:
@@ -196,7 +136,7 @@ def warp_image(image: np.ndarray, matrix: np.ndarray, warp_factor: float, canvas
 def inverse_warp_grid(matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int],
                       ori_shape: Sequence[int]) -> np.ndarray:
     """``grid_sample`` grid [H, W, 2] that reads the warped canvas at every ORIGINAL pixel."""
-    aligned = _apply(np.asarray(matrix, np.float64), _pixel_grid(ori_shape))  # [H, W, 2]
+    aligned = transform_points(_pixel_grid(ori_shape), matrix)  # [H, W, 2]
     return tanh_compress(_to_norm(aligned, canvas_shape), warp_factor)
 
 

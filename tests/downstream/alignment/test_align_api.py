@@ -10,11 +10,11 @@ import pytest
 import torch
 from align_fixtures import TINY_ARCH
 
-from mcf_mm.downstream.alignment.geometry import crop_matrix, transform_points
 from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model, save_landmarks
+from mcf_mm.downstream.common.geometry import crop_matrix, transform_points
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-CFG = osp.join(REPO, 'configs', 'face_alignment', 'mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
+CFG = osp.join(REPO, 'configs', 'face_alignment', 'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
 TINY = {'model.backbone.arch': TINY_ARCH, 'model.backbone.out_indices': (0, 1),
         'model.neck.embed_dim': 32, 'model.neck.rescales': (4, 0.5), 'model.head.in_channels': [32, 32],
         'model.head.channels': 16}

@@ -40,7 +40,7 @@ def _checkpoint(model, tmp_path) -> str:
 
 
 def test_api_matches_the_test_pipeline_and_writes_pngs(tmp_path, fasseg_root):
-    cfg = _tiny_config(tmp_path, 'mcf_vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py', fasseg_root)
+    cfg = _tiny_config(tmp_path, 'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py', fasseg_root)
     ckpt = _checkpoint(init_face_parser(cfg), tmp_path)
     model = init_face_parser(cfg, ckpt)
     image = osp.join(fasseg_root, 'V1', 'Test_RGB', '1.png')
@@ -61,7 +61,7 @@ def test_api_matches_the_test_pipeline_and_writes_pngs(tmp_path, fasseg_root):
 
 
 def test_api_with_landmarks_and_the_tool(tmp_path, lapa_root):
-    cfg = _tiny_config(tmp_path, 'mcf_vit-base-p16-448_uperhead_8xb5-300e_lapa-512px.py', lapa_root)
+    cfg = _tiny_config(tmp_path, 'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py', lapa_root)
     ckpt = _checkpoint(init_face_parser(cfg), tmp_path)
     model = init_face_parser(cfg, ckpt)
     image = osp.join(lapa_root, 'test', 'images', 'test_000.jpg')

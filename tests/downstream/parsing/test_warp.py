@@ -1,11 +1,12 @@
 """RoI tanh warp: exact formula, round trips of coordinates and images, 5-point similarity alignment."""
 import numpy as np
-import pytest
 import torch
 
-from mcf_mm.downstream.parsing.warp import (FACE_TEMPLATE_5PTS, align_matrix_from_landmarks, estimate_similarity,
-                                 original_to_warped, similarity_about_center, tanh_compress, tanh_expand,
-                                 template_points, unwarp_logits, warp_image, warped_to_original)
+from mcf_mm.downstream.common.geometry import similarity_matrix
+from mcf_mm.downstream.parsing.transforms import RandomFaceAffine
+from mcf_mm.downstream.parsing.warp import (FACE_TEMPLATE_5PTS, align_matrix_from_landmarks, original_to_warped,
+                                            tanh_compress, tanh_expand, template_points, unwarp_logits, warp_image,
+                                            warped_to_original)
 
 CANVAS = (64, 64)
 
@@ -13,7 +14,7 @@ CANVAS = (64, 64)
 def _face_matrix() -> np.ndarray:
     # A face of ~70 px eye distance, rotated by 12 degrees, in a 160 x 200 (H x W) photo.
     pts = template_points((128, 128)) * 0.9
-    rot = similarity_about_center(12.0, 1.0, (30.0, 10.0), (128, 128))
+    rot = similarity_matrix(12.0, 1.0, (63.5, 63.5), (93.5, 73.5))
     pts = pts @ rot[:2, :2].T + rot[:2, 2]
     return align_matrix_from_landmarks(pts, CANVAS)
 
@@ -48,20 +49,27 @@ def test_coordinates_round_trip_within_1e3():
     assert np.abs(w - original_to_warped(x, m, 0.0, CANVAS)).max() > 1.0
 
 
-def test_similarity_recovers_a_known_transform_and_aligns_to_the_template():
-    rng = np.random.RandomState(1)
-    src = rng.uniform(0, 100, size=(5, 2))
-    true = similarity_about_center(33.0, 1.7, (4.0, -9.0), (50, 80))
-    dst = src @ true[:2, :2].T + true[:2, 2]
-    np.testing.assert_allclose(estimate_similarity(src, dst), true, atol=1e-9)
-    # aligning template-shaped landmarks puts them exactly on the template
+def test_landmarks_align_onto_the_template():
     pts = template_points((512, 512)) * 0.3 + 17.0
     m = align_matrix_from_landmarks(pts, (512, 512))
     np.testing.assert_allclose(original_to_warped(pts, m, 0.0, (512, 512)), template_points((512, 512)),
                                atol=1e-6)
     np.testing.assert_allclose(template_points((512, 512))[0], (FACE_TEMPLATE_5PTS[0] + 1) * 511 / 2)
-    with pytest.raises(ValueError, match='same point'):
-        estimate_similarity(np.ones((5, 2)), np.zeros((5, 2)))
+
+
+def test_random_face_affine_turns_clockwise_by_the_draw_about_the_canvas_centre():
+    canvas, start = (40, 56), np.diag([0.5, 0.5, 1.0])
+    np.random.seed(3)
+    out = RandomFaceAffine(rotate_std=18.0, scale_std=0.1, shift=0.01).transform(
+        dict(warp_matrix=start, canvas_shape=canvas))['warp_matrix']
+    np.random.seed(3)
+    t = np.deg2rad(np.random.normal(0.0, 18.0))
+    k = np.random.normal(1.0, 0.1)
+    sx, sy = np.random.uniform(-0.01, 0.01, size=2) * 40
+    cx, cy = 27.5, 19.5  # canvas centre (x, y)
+    c, s = k * np.cos(t), k * np.sin(t)  # rotation [[c, -s], [s, c]]: clockwise on screen for t > 0
+    aug = np.array([[c, -s, cx - c * cx + s * cy + sx], [s, c, cy - s * cx - c * cy + sy], [0, 0, 1]])
+    np.testing.assert_allclose(out, aug @ start, rtol=0, atol=1e-12)
 
 
 def test_image_round_trip_within_interpolation_error():
