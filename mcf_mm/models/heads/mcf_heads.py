@@ -1,11 +1,11 @@
-"""MCF heads: feature distillation (the frozen-teacher MIM loss) and the contrastive head."""
-from typing import Sequence
+"""MCF heads: feature distillation (the frozen-teacher MIM loss) and the contrastive head (MoCo-v3's)."""
+from typing import Sequence, Tuple
 
 from mmengine.model import BaseModule
-from torch import Tensor
+from mmpretrain.models.heads import MoCoV3Head
+from torch import Tensor, nn
 
-from mcf_mm.models.losses import NORM_DIMS, feature_distill_loss, info_nce
-from mcf_mm.models.necks import ProjectionMLP
+from mcf_mm.models.losses import NORM_DIMS, feature_distill_loss
 from mcf_mm.registry import MODELS
 
 
@@ -29,25 +29,41 @@ class FeatureDistillHead(BaseModule):
         return self.loss_weight * feature_distill_loss(pseudo_feats, real_feats, self.norm_dim)
 
 
+def _float_output(module: nn.Module, args: tuple, output: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+    """Forward hook: the predictor's outputs in fp32, so that under AMP the loss normalises in fp32."""
+    return tuple(o.float() for o in output)
+
+
 @MODELS.register_module()
-class ContrastivePredictionHead(BaseModule):
-    """Predictor + MoCo-v3 InfoNCE between online projections and target keys.
+class ContrastivePredictionHead(MoCoV3Head):
+    """mmpretrain's MoCoV3Head: predictor + InfoNCE against the keys of all processes, × 2τ.
+
+    ``loss(q, k) = CE(normalize(predictor(q)) · normalize(k_all)ᵀ / τ, arange(N) + N·rank) · 2τ · loss_weight``
+    (mmpretrain's ``CrossEntropyLoss`` with ``loss_weight=2τ·loss_weight``). The only addition is the fp32
+    cast of the predictor output and of the keys, which the former implementation applied under AMP.
 
     Args:
-        predictor: config of the predictor MLP (MCF: 256 -> 4096 -> 256, no last BN).
+        predictor: config of the predictor (MCF: ProjectionMLP 256 -> 4096 -> 256, no last BN); without
+            ``type`` it is a :class:`ProjectionMLP`.
         temperature: τ (MCF: 0.2); the loss is scaled by 2τ.
         loss_weight: multiplier (MCF: 1).
     """
 
     def __init__(self, predictor: dict, temperature: float = 0.2, loss_weight: float = 1.0,
                  init_cfg=None) -> None:
-        super().__init__(init_cfg)
         if temperature <= 0:
             raise ValueError(f'temperature={temperature} must be > 0.')
-        self.predictor = MODELS.build(predictor) if predictor.get('type') else ProjectionMLP(**predictor)
-        self.temperature = temperature
+        predictor = dict(predictor)
+        kind = predictor.pop('type', 'ProjectionMLP')
+        # MoCoV3Head builds with mmpretrain's registry: name our scope so ProjectionMLP resolves without one set
+        predictor['type'] = kind if not isinstance(kind, str) or '.' in kind else f'mcf_mm.{kind}'
+        super().__init__(predictor=predictor, temperature=temperature,
+                         loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=2 * temperature * loss_weight))
+        if init_cfg is not None:
+            self.init_cfg = init_cfg
         self.loss_weight = loss_weight
+        self.predictor.register_forward_hook(_float_output)
 
     def loss(self, online_proj: Tensor, target_keys: Tensor) -> Tensor:
-        """online_proj [N, C] (projector output), target_keys [N, C] (target projector output)."""
-        return self.loss_weight * info_nce(self.predictor(online_proj), target_keys, self.temperature)
+        """online_proj [N, C] (projector output), target_keys [N, C] (target projector output, this process)."""
+        return super().loss(online_proj, target_keys.float())

@@ -1,9 +1,8 @@
-"""Loss functions of MCF: feature distillation on normalised teacher features and MoCo-v3 InfoNCE."""
+"""MCF's feature-distillation loss on normalised teacher features (the contrastive loss is mmpretrain's
+MoCoV3Head, see ``ContrastivePredictionHead``)."""
 from typing import Sequence
 
-import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather, get_rank, get_world_size
 from torch import Tensor
 
 NORM_DIMS = {'token': 1, 'channel': -1}
@@ -25,23 +24,3 @@ def feature_distill_loss(pred_feats: Sequence[Tensor], target_feats: Sequence[Te
     for p, t in zip(pred_feats, target_feats):
         loss = loss + F.mse_loss(F.normalize(p.float(), dim=dim), F.normalize(t.detach().float(), dim=dim))
     return loss
-
-
-def gather_keys(k: Tensor) -> Tensor:
-    """Concatenate ``k`` [N, C] from every process in rank order (no gradient)."""
-    if get_world_size() == 1:
-        return k
-    return torch.cat(all_gather(k.detach().contiguous()), dim=0)
-
-
-def info_nce(q: Tensor, k: Tensor, temperature: float) -> Tensor:
-    """MoCo-v3 contrastive loss: CE(q·k_allᵀ/τ, arange(N) + N·rank) × 2τ.
-
-    Args:
-        q: online predictions [N, C]; k: target keys [N, C] of this process (gathered here).
-    """
-    q = F.normalize(q.float(), dim=1)
-    k_all = F.normalize(gather_keys(k).float(), dim=1)  # [N * world, C]
-    logits = q @ k_all.t() / temperature  # [N, N * world]
-    labels = torch.arange(q.shape[0], device=q.device) + q.shape[0] * get_rank()
-    return F.cross_entropy(logits, labels) * (2 * temperature)

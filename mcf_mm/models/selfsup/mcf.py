@@ -1,8 +1,9 @@
 """MCF (Mask Contrastive Face): frozen-teacher MIM + contrastive learning between two masked views."""
 import copy
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+from mmengine.optim import OptimWrapper
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
@@ -24,28 +25,30 @@ def unpatchify(x: Tensor, patch_size: int, grid: Tuple[int, int], channels: int 
 class MCF(BaseSelfSupervisor):
     """MCF pre-training algorithm.
 
-    Parts (see METHOD.md §1): ``backbone`` = online encoder (:class:`FaceViT`), ``neck`` = MAE decoder that
+    Parts: ``backbone`` = online encoder (:class:`FaceViT`), ``neck`` = MAE decoder that
     predicts a pseudo image, ``target_generator`` = frozen teacher, ``head`` = feature distillation head,
     ``projector`` (online, EMA-copied for the target), ``contrast_head`` = predictor + InfoNCE.
 
     Args:
         momentum: EMA coefficient of the target encoder/projector (target = m·target + (1-m)·online).
-        ema_update: 'step' updates once per optimiser step; 'micro_step' on every forward (the original
-            code, which under gradient accumulation updates ``accumulative_counts`` times per step).
-        accumulative_counts: gradient-accumulation count of the optim wrapper (used by 'step').
+        ema_update: 'step' updates once per real optimiser step, as the optim wrapper reports it
+            (``should_update()``), so its ``accumulative_counts`` is the only source; 'micro_step' on every
+            forward (the original code, which under gradient accumulation updates that many times per step).
+        accumulative_counts: optional, and only checked: if given it must equal the optim wrapper's
+            ``accumulative_counts`` (refused at the first train step otherwise). Leave it out.
         symmetric: also contrast the second view's online prediction with the first view's key.
         mim_weight / contrast_weight: applied by the heads; kept here only for documentation.
     """
 
     def __init__(self, backbone: dict, neck: dict, head: dict, target_generator: dict, projector: dict,
                  contrast_head: dict, momentum: float = 0.99, ema_update: str = 'step',
-                 accumulative_counts: int = 1, symmetric: bool = False,
+                 accumulative_counts: Optional[int] = None, symmetric: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if ema_update not in EMA_MODES:
             raise ValueError(f'ema_update={ema_update!r} is invalid; choose one of {EMA_MODES}.')
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'momentum={momentum} must lie in [0, 1) (MCF: 0.99).')
-        if accumulative_counts < 1:
+        if accumulative_counts is not None and accumulative_counts < 1:
             raise ValueError(f'accumulative_counts={accumulative_counts} must be >= 1.')
         # Build the teacher first: a bad teacher config fails before any other construction work.
         teacher = MODELS.build(target_generator)
@@ -82,10 +85,37 @@ class MCF(BaseSelfSupervisor):
         for online, target in self._param_pairs():
             target.data.mul_(self.momentum).add_(online.data, alpha=1.0 - self.momentum)
 
+    def _check_optim_wrapper(self, optim_wrapper: OptimWrapper) -> None:
+        """Refuse a wrapper the 'step' EMA cannot follow, or one whose accumulation differs from ours."""
+        if not hasattr(optim_wrapper, 'should_update'):
+            raise TypeError(f"ema_update='step' follows OptimWrapper.should_update(), which "
+                            f'{type(optim_wrapper).__name__} lacks: use an OptimWrapper/AmpOptimWrapper.')
+        counts = getattr(optim_wrapper, '_accumulative_counts', None)
+        if self.accumulative_counts is not None and counts != self.accumulative_counts:
+            raise ValueError(
+                f'model.accumulative_counts={self.accumulative_counts} but optim_wrapper.accumulative_counts='
+                f'{counts}: the EMA would not follow the real optimiser steps. Remove model.accumulative_counts '
+                '(the EMA reads the optim wrapper) or set both to the same value.')
+        self._wrapper_checked = True
+
+    def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """mmpretrain's train step; with ema_update='step' the target first catches up with the last update.
+
+        Read before this step's backward, ``optim_wrapper.should_update()`` still answers for the previous
+        step (the wrapper counts calls in ``backward``; on resume the loop restores the count from the
+        iteration). So the target moves exactly once after every real optimiser step, and before the keys of
+        the next step are computed (MoCo-v3 order), whatever ``accumulative_counts`` the wrapper has.
+        """
+        if not getattr(self, '_wrapper_checked', False):
+            self._check_optim_wrapper(optim_wrapper)
+        if self.ema_update == 'step' and int(self.forward_count) > 0 and optim_wrapper.should_update():
+            with record_function('mcf/ema_update'):
+                self.momentum_update()
+        return super().train_step(data, optim_wrapper)
+
     def _maybe_momentum_update(self) -> None:
-        """MoCo-v3 order: update the target before computing keys; 'step' skips micro-steps."""
-        due = self.ema_update == 'micro_step' or int(self.forward_count) % self.accumulative_counts == 0
-        if due and int(self.forward_count) > 0:
+        """'micro_step': update the target on every forward but the first, before the keys are computed."""
+        if self.ema_update == 'micro_step' and int(self.forward_count) > 0:
             self.momentum_update()
         self.forward_count += 1
 
@@ -98,7 +128,7 @@ class MCF(BaseSelfSupervisor):
     @torch.no_grad()
     def _target_keys(self, img: Tensor) -> Tensor:
         tokens, _, _ = self.target['backbone'].forward_masked(img)  # independent mask
-        return self.target['projector'](tokens[:, 0])  # [N, C]
+        return self.target['projector']([tokens[:, 0]])[0]  # [N, C]
 
     def loss(self, inputs: Tensor, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
         """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE).
@@ -119,7 +149,7 @@ class MCF(BaseSelfSupervisor):
             pseudo_feats = self.target_generator(pseudo)
         with record_function('mcf/heads'):
             losses = dict(loss_mim=self.head.loss(pseudo_feats, real_feats))
-            q = self.projector(tokens[:, 0])  # [N, C]
+            q = self.projector([tokens[:, 0]])[0]  # [N, C]
         with record_function('mcf/target_encoder'):
             k = self._target_keys(img)
         with record_function('mcf/heads'):
@@ -130,7 +160,7 @@ class MCF(BaseSelfSupervisor):
             with record_function('mcf/target_encoder'):
                 k2 = self._target_keys(img)
             with record_function('mcf/heads'):
-                loss_con = loss_con + self.contrast_head.loss(self.projector(tokens2[:, 0]), k2)
+                loss_con = loss_con + self.contrast_head.loss(self.projector([tokens2[:, 0]])[0], k2)
         losses['loss_contrast'] = loss_con
         return losses
 
