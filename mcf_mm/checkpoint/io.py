@@ -99,12 +99,13 @@ def _walk_plain(obj: Any, path: str) -> None:
         extra = {}
         if kind in (torch.Tensor, torch.nn.Parameter):
             continue
-        if kind in (dict, OrderedDict, Counter):
-            extra = {k: v for k, v in vars(item).items() if k != '_metadata'} if hasattr(item, '__dict__') else {}
-            if hasattr(item, '__dict__') and '_metadata' in vars(item):
-                stack.append((vars(item)['_metadata'], f'{where}._metadata'))
-            stack.extend((v, f'{where}[{k!r}]') for k, v in item.items())
-            stack.extend((k, f'{where} key') for k in item)
+        if kind in (dict, OrderedDict, Counter):  # dict's own methods: instance attributes cannot shadow them
+            attrs = vars(item) if hasattr(item, '__dict__') else {}
+            extra = {k: v for k, v in attrs.items() if k != '_metadata'}
+            if '_metadata' in attrs:  # what torch's state_dict() attaches
+                stack.append((attrs['_metadata'], f'{where}._metadata'))
+            stack.extend((v, f'{where}[{k!r}]') for k, v in dict.items(item))
+            stack.extend((k, f'{where} key') for k in dict.keys(item))
         elif kind in (list, tuple, set, frozenset, torch.Size):
             stack.extend((v, f'{where}[{i}]') for i, v in enumerate(item))
         elif kind in SAFE_CLASSES:

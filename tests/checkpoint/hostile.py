@@ -3,8 +3,10 @@
 ``write_hostile_checkpoints(folder)`` writes payloads at the top level, in ``meta``, in ``message_hub``, inside
 a numpy object array (zip and legacy torch formats), and gadget chains that use only globals a lenient loader
 might allow (``builtins.getattr``, ``mmengine.config.config.load`` / ``Config``, ``collections.OrderedDict`` and
-``argparse.Namespace`` with a ``__setstate__`` planted through BUILD). A safe reader must refuse every file
-without the marker appearing. :func:`fire` loads a file the unsafe way, to prove a payload is live.
+``argparse.Namespace`` with a ``__setstate__`` planted through BUILD; two files use only allowed globals and
+plant instance attributes). A safe reader must refuse every file without the marker appearing;
+:func:`expected_message` says what the refusal should name. :func:`fire` loads a file the unsafe way, to prove
+a payload is live.
 """
 import os
 import os.path as osp
@@ -162,6 +164,21 @@ def write_hostile_checkpoints(folder: str) -> Dict[str, str]:
     out['gadget_getattr_legacy'] = _save({'x': _getattr_chain(folder)}, osp.join(folder, 'gadget_getattr_legacy.pth'),
                                          legacy=True)
     return out
+
+
+def expected_message(name: str) -> str:
+    """A regex the refusal of hostile file ``name`` should match: the global it needs, or the planted attribute."""
+    if name.startswith('numpy_object'):
+        return r'numpy\.core\.multiarray\._reconstruct'
+    specific = {
+        'gadget_getattr': r'builtins\.getattr', 'gadget_getattr_legacy': r'builtins\.getattr',
+        'gadget_config_load': r'mmengine\.config\.config\.load', 'gadget_fileio_load': r'mmengine\.fileio\.io\.load',
+        'gadget_config_fromfile': r'builtins\.getattr, mmengine\.config\.config\.Config',
+        'gadget_namespace_config_load': r'mmengine\.config\.config\.load', 'gadget_os_system': r'\bos\.system',
+        'gadget_namespace_allowed_setstate': r"plants attributes \['__setstate__'\]",
+        'gadget_ordereddict_shadow': r"plants attributes \['items'\]",
+    }
+    return specific.get(name, r'builtins\.exec')
 
 
 def fire(path: str) -> None:
