@@ -69,3 +69,12 @@ def test_text_transformer_equals_clip_reference():
     padded[0, 4:] = 17  # changing tokens after EOT changes nothing (causal mask)
     with torch.no_grad():
         torch.testing.assert_close(ours(padded)[0], got[0], atol=1e-6, rtol=0)
+
+
+def test_text_tower_uses_mmpretrains_quick_gelu():
+    from mmpretrain.models.utils import QuickGELU
+    tower = CLIPTextTransformer(vocab_size=50, context_length=8, width=32, layers=1, heads=2, embed_dim=16)
+    act = tower.transformer.resblocks[0].mlp.gelu
+    assert type(act) is QuickGELU
+    x = torch.linspace(-6, 6, 101)
+    torch.testing.assert_close(act(x), x * torch.sigmoid(1.702 * x), rtol=0, atol=0)  # CLIP's definition

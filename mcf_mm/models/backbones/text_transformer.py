@@ -6,20 +6,18 @@ from typing import Optional
 
 import torch
 from mmengine.model import BaseModule
+from mmpretrain.models.utils import QuickGELU  # x * sigmoid(1.702 x), CLIP's activation
 from torch import Tensor, nn
 
 from mcf_mm.registry import MODELS
 
 
-class QuickGELU(nn.Module):
-    """x * sigmoid(1.702 x), CLIP's activation."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * torch.sigmoid(1.702 * x)
-
-
 class ResidualAttentionBlock(nn.Module):
-    """Pre-norm transformer block operating on [L, N, D] (sequence first, as in CLIP)."""
+    """Pre-norm transformer block operating on [L, N, D] (sequence first, as in CLIP).
+
+    mmpretrain has one too (``clip_generator_helper``), but it binds the attention mask at construction
+    (so captions shorter than the context need padding) and its last block computes attention weights.
+    """
 
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
