@@ -201,3 +201,16 @@ def test_symmetric_switch_adds_the_reverse_direction(tiny_config):
     torch.manual_seed(1)
     two = model.loss(data['inputs'], data['data_samples'])['loss_contrast']
     assert two > one  # a second InfoNCE term (each is positive) is added
+
+
+@pytest.mark.parametrize('override,message', [
+    (dict(mask_ratio=0.99), r'mask_ratio=0.99 keeps int\(16 \* \(1 - 0.99\)\) = 0 of 16 patches'),
+    (dict(img_size=36), r'img_size=\(36, 36\) is not divisible by patch_size=8'),
+])
+def test_wrong_backbone_settings_fail_while_the_runner_is_built(tiny_config, tmp_path, override, message):
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(tiny_config())
+    cfg.model.backbone.update(override)
+    cfg.work_dir = str(tmp_path / 'work')
+    with pytest.raises(ValueError, match=message):
+        Runner.from_cfg(cfg)  # Runner.__init__ builds the model: no iteration has run
