@@ -5,8 +5,6 @@ transforms (the face box crop and the shared photometric ones of :mod:`mcf_mm.do
 estimator, datasets and metric into mmpose's registries. The pyramid neck is mmseg's, used cross-scope
 (``type='mmseg.Feature2Pyramid'``).
 """
-import mcf_mm  # noqa: F401  (environment fixes before mmseg/mmpose models are imported)
-
 from .codec import FaRLHeatmapCodec, gaussian_heatmaps, soft_argmax
 from .datasets import AFLW19MatDataset, Face300WCSVDataset, Helen29MatDataset, WFLWCSVDataset, landmark_metainfo
 from .estimator import FaceLandmarkEstimator

@@ -17,9 +17,42 @@ PointGroup = Union[int, Sequence[int]]
 Normalizer = Union[str, Tuple[PointGroup, PointGroup]]
 
 
+def _group_indices(group: PointGroup) -> List[int]:
+    return [int(group)] if isinstance(group, (int, np.integer)) else [int(i) for i in group]
+
+
 def _group_mean(points: np.ndarray, group: PointGroup) -> np.ndarray:
-    idx = [group] if isinstance(group, (int, np.integer)) else list(group)
-    return points[..., idx, :].mean(axis=-2)  # [..., 2]
+    return points[..., _group_indices(group), :].mean(axis=-2)  # [..., 2]
+
+
+def check_normalizer(name: str, spec: Normalizer, num_points: Optional[int] = None) -> None:
+    """Refuse a malformed normaliser, or (given ``num_points``) one whose landmark indices the data lacks.
+
+    Raises:
+        ValueError naming the normaliser, the bad index and the dataset's valid range.
+    """
+    if isinstance(spec, str):
+        if spec not in ('box', 'diag'):
+            raise ValueError(f'unknown normaliser {name}={spec!r}: use "box", "diag" or a pair of point groups.')
+        return
+    ok = isinstance(spec, (tuple, list)) and len(spec) == 2
+    try:
+        groups = [_group_indices(g) for g in spec] if ok else []
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or not all(groups):
+        raise ValueError(f'normaliser {name}={spec!r} must be "box", "diag" or a pair of landmark groups (an '
+                         'index or a list of indices each), e.g. (36, 45) or (range(36, 42), range(42, 48)).')
+    where = f'Set val_evaluator.normalizers.{name} and test_evaluator.normalizers.{name} to landmarks of this ' \
+            'dataset (e.g. its outer eye corners for an inter-ocular distance) or use "box".'
+    negative = [i for g in groups for i in g if i < 0]
+    if negative:
+        raise ValueError(f'FaceAlignmentMetric normaliser "{name}" uses the negative landmark index {negative[0]}; '
+                         f'indices count from 0. {where}')
+    outside = [i for g in groups for i in g if num_points is not None and i >= num_points]
+    if outside:
+        raise ValueError(f'FaceAlignmentMetric normaliser "{name}" uses landmark index {outside[0]}, but the '
+                         f'dataset has {num_points} points (valid indices 0..{num_points - 1}). {where}')
 
 
 def normalizing_distance(gt: np.ndarray, box: np.ndarray, spec: Normalizer) -> np.ndarray:
@@ -38,8 +71,7 @@ def normalizing_distance(gt: np.ndarray, box: np.ndarray, spec: Normalizer) -> n
         return np.sqrt(w * h)
     if spec == 'diag':
         return np.sqrt(w ** 2 + h ** 2)
-    if isinstance(spec, str) or len(spec) != 2:
-        raise ValueError(f'unknown normaliser {spec!r}: use "box", "diag" or a pair of point groups.')
+    check_normalizer('spec', spec)
     return np.linalg.norm(_group_mean(gt, spec[0]) - _group_mean(gt, spec[1]), axis=-1)
 
 
@@ -83,15 +115,35 @@ class FaceAlignmentMetric(BaseMetric):
             if name not in normalizers:
                 raise ValueError(f'ced uses normaliser "{name}" which is not in normalizers '
                                  f'{list(normalizers)}.')
+        for name, spec in normalizers.items():
+            check_normalizer(name, spec)
         self.normalizers = dict(normalizers)
         self.ced = [(str(n), float(t)) for n, t in ced]
         self.subsets = tuple(subsets)
         self.scale = 100.0 if percent else 1.0
 
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        """Set by the val/test loop when it is built, before the first training iteration: check the indices."""
+        num = None if dataset_meta is None else dataset_meta.get('num_keypoints')
+        if num is not None:
+            self._check_points(int(num))
+        self._dataset_meta = dataset_meta
+
+    def _check_points(self, num_points: int) -> None:
+        for name, spec in self.normalizers.items():
+            check_normalizer(name, spec, num_points)
+
     def process(self, data_batch: Sequence[dict], data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             gt = sample['gt_instances']
             pred = np.asarray(sample['pred_instances']['keypoints'], dtype=np.float64)[0, :, :2]  # [K, 2]
+            if not self.results:  # a dataset without ``num_keypoints`` metainfo: check on the first face
+                self._check_points(pred.shape[0])
             self.results.append(dict(
                 pred=pred,
                 gt=np.asarray(gt['keypoints'], dtype=np.float64)[0, :, :2],  # [K, 2]

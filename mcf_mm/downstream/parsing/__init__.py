@@ -4,8 +4,6 @@ Registers into mmseg's registries: LaPa / CelebAMask-HQ / FASSEG datasets, face 
 transforms and the shared photometric augmentations (:mod:`mcf_mm.downstream.common`), an EncoderDecoder that
 un-warps logits before the argmax, and the face F1 metric (background excluded).
 """
-import mcf_mm  # noqa: F401  (environment fixes before mmseg.models is imported)
-
 from .datasets import (CELEBAMASK_HQ_CLASSES, CELEBAMASK_HQ_PAINT_ORDER, FASSEG_CLASSES, LAPA_CLASSES,
                        CelebAMaskHQDataset, FASSEGDataset, LaPaDataset, celebamask_hq_split,
                        paint_celebamask_hq_label, read_lapa_landmarks)

@@ -76,3 +76,36 @@ def write_helen(root: str, n: int = 6) -> Dict[str, list]:
 
 
 WFLW_ATTRIBUTES = ('largepose', 'expression', 'illumination', 'makeup', 'occlusion', 'blur')
+
+
+def tiny_helen_cfg(data_root: str, work_dir: str) -> dict:
+    """A complete mmpose runner config: a 4-block 32-d ViT with the protocol's neck and head on 32-px crops of the
+    Helen-29 fixture (:func:`write_helen`), one epoch of batch 2 on the CPU."""
+    codec = dict(type='FaRLHeatmapCodec', input_size=32, heatmap_size=32, sigma=1.25, radius=5.0)
+    meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale',
+                 'crop_matrix', 'subsets', 'dataset_name')
+    pipeline = [dict(type='LoadImage'), dict(type='FaceBoxCrop', input_size=32, face_scale=0.7),
+                dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs', meta_keys=meta_keys)]
+    data = dict(type='Helen29MatDataset', data_root=data_root, ann_file='data/helen.mat',
+                data_prefix=dict(img='data/img/'), test_ratio=1 / 3, pipeline=pipeline)
+    loader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False))
+    evaluator = dict(type='FaceAlignmentMetric', normalizers=dict(inter_ocular=(8, 9)))
+    return dict(
+        default_scope='mmpose', work_dir=work_dir, launcher='none',
+        custom_imports=dict(imports=['mcf_mm.downstream.alignment'], allow_failed_imports=False),
+        model=dict(
+            type='FaceLandmarkEstimator',
+            data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.0] * 3, std=[64.0] * 3),
+            backbone=dict(_scope_='mcf_mm', type='FaceViT', arch=dict(TINY_ARCH, num_layers=4), img_size=32,
+                          patch_size=8, out_indices=(0, 1, 2, 3), out_type='featmap', final_norm=False),
+            neck=dict(type='FacePyramidNeck', embed_dim=32, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
+            head=dict(type='UPerHeatmapHead', in_channels=32, num_keypoints=29, channels=16, pool_scales=(1, 2),
+                      norm_cfg=dict(type='BN'), decoder=codec),
+            test_cfg=dict(flip_test=False)),
+        train_dataloader=dict(loader, dataset=dict(data, split='train')),
+        val_dataloader=dict(loader, dataset=dict(data, split='test', test_mode=True)),
+        test_dataloader=dict(loader, dataset=dict(data, split='test', test_mode=True)),
+        val_evaluator=evaluator, test_evaluator=evaluator,
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1), val_cfg=dict(), test_cfg=dict(),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)))

@@ -1,6 +1,7 @@
 """Face alignment metric: NME per normaliser vs hand computation; AUC/FR vs explicit integration."""
 import numpy as np
 import pytest
+from align_fixtures import tiny_helen_cfg
 
 from mcf_mm.downstream.alignment.metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_distance
 
@@ -85,3 +86,61 @@ def test_bad_normaliser_names_the_fix():
         FaceAlignmentMetric(normalizers=dict(box='box'), ced=[('inter_ocular', 0.1)])
     with pytest.raises(ValueError, match='unknown normaliser'):
         normalizing_distance(np.zeros((1, 3, 2)), np.zeros((1, 4)), 'ocular')
+
+
+def test_malformed_normaliser_is_refused_when_built():
+    with pytest.raises(ValueError, match='pair of landmark groups'):
+        FaceAlignmentMetric(normalizers=dict(inter_ocular=(36,)))
+    with pytest.raises(ValueError, match='negative landmark index -1'):
+        FaceAlignmentMetric(normalizers=dict(inter_ocular=(-1, 9)))
+
+
+def test_indices_are_checked_against_the_point_count_when_the_loop_sets_dataset_meta():
+    metric = FaceAlignmentMetric(normalizers=dict(box='box', inter_pupil=([16, 17], [8, 29])))
+    metric.dataset_meta = dict(num_keypoints=30)  # indices 0..29: fine
+    with pytest.raises(ValueError, match=r'index 29, but the dataset has 29 points \(valid indices 0\.\.28\)'):
+        metric.dataset_meta = dict(num_keypoints=29)
+    metric = FaceAlignmentMetric(normalizers=dict(inter_ocular=(1, 5)))
+    metric.dataset_meta = dict(dataset_name='no count')  # no num_keypoints: checked on the first face instead
+    face = dict(pred_instances=dict(keypoints=np.zeros((1, 3, 2))),
+                gt_instances=dict(keypoints=np.zeros((1, 3, 2)), bboxes=np.array([[0., 0., 1., 1.]])))
+    with pytest.raises(ValueError, match='uses landmark index 5, but the dataset has 3 points'):
+        metric.process([], [face])
+
+
+def test_wrong_indices_stop_a_run_before_its_first_iteration(helen_root, tmp_path, monkeypatch):
+    from mmengine.config import Config
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda self: self.text))  # skip yapf (seconds)
+    root, _ = helen_root
+    cfg = Config(tiny_helen_cfg(root, str(tmp_path / 'work')))
+    cfg.val_evaluator.normalizers = dict(inter_ocular=(36, 45))  # 300W's eye corners on Helen-29
+    cfg.test_evaluator = cfg.val_evaluator
+
+    class CountIterations(Hook):
+        def __init__(self) -> None:
+            self.train_iters, self.test_iters = 0, 0
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+            self.train_iters += 1
+
+        def before_test_iter(self, runner, batch_idx, data_batch=None) -> None:
+            self.test_iters += 1
+
+    runner = Runner.from_cfg(cfg)
+    counter = CountIterations()
+    runner.register_hook(counter)
+    with pytest.raises(ValueError, match=r'"inter_ocular" uses landmark index 36, but the dataset has 29 points'
+                                         r'.*Set val_evaluator\.normalizers\.inter_ocular'):
+        runner.train()
+    assert counter.train_iters == 0
+    with pytest.raises(ValueError, match='index 36, but the dataset has 29 points'):
+        runner.test()
+    assert counter.test_iters == 0
+    # control: the same run with Helen-29's own eye corners trains and validates
+    runner = Runner.from_cfg(Config(tiny_helen_cfg(root, str(tmp_path / 'work_ok'))))
+    runner.register_hook(counter)
+    runner.train()
+    assert counter.train_iters == 2
