@@ -63,14 +63,14 @@ def test_official_farl_loads_into_downstream_backbone(tmp_path, scope):
 
 
 def test_tiny_config_trains_one_step(tmp_path):
-    from test_visual_tokenizer_and_data import write_shards
+    from tar_shards import write_shards
     shards = tmp_path / 'shards'
     shards.mkdir()
     write_shards(str(shards), n_per_shard=2, shards=1)  # 2 pairs -> one step of batch 2
     tok = str(tmp_path / 'tok.pth')
     torch.save({'state_dict': {'codebook': torch.rand(256, 8 * 8 * 3)}}, tok)
     work = str(tmp_path / 'work')
-    cfg = osp.join(ROOT, 'configs', 'farl', 'farl_vit-tiny-p8_1xb32-4e_utkface-captions-64px_cpu-demo.py')
+    cfg = osp.join(ROOT, 'configs', 'farl', 'farl_vit-demo-p8_1xb32-4e_utkface-captions-64px.py')
     options = [f'train_dataloader.dataset.data_root={shards}', f'model.target_generator.checkpoint={tok}',
                'train_dataloader.batch_size=2', 'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
                'model.backbone.arch.embed_dims=32', 'model.backbone.arch.num_layers=2',

@@ -1,9 +1,7 @@
 """Visual tokenizers loaded from checkpoints; the tar-shard image-text dataset."""
 import importlib.util
 import io
-import json
 import os.path as osp
-import tarfile
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ import mcf_mm  # noqa: F401
 from mcf_mm.datasets import ImageTextTarDataset, expand_shards
 from mcf_mm.models import VisualTokenizer, fit_patch_kmeans
 from mcf_mm.models.target_generators.visual_tokenizer import patchify
+from tar_shards import png_bytes, write_shards
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MEAN, STD = (120.0, 110.0, 100.0), (60.0, 50.0, 40.0)
@@ -56,32 +55,6 @@ def test_dalle_tokenizer_from_checkpoint(tmp_path):
             VisualTokenizer(cfg, path, prefix='', input_size=32)
 
 
-def _jpeg(seed: int, size: int = 40) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 255, (size, size, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format='PNG')
-    return buf.getvalue()
-
-
-def _add(tar, name, data: bytes):
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-
-
-def write_shards(root, n_per_shard=3, shards=2, corrupt_key=None):
-    """img2dataset layout: <key>.png/.jpg + <key>.txt + <key>.json; one sample without text."""
-    for s in range(shards):
-        with tarfile.open(osp.join(root, f'{s:05d}.tar'), 'w') as tar:
-            for i in range(n_per_shard):
-                key = f'{s:04d}{i:05d}'
-                img = b'not an image' if key == corrupt_key else _jpeg(s * 10 + i)
-                _add(tar, f'{key}.png', img)
-                _add(tar, f'{key}.txt', f'face number {s * 10 + i}'.encode())
-                _add(tar, f'{key}.json', json.dumps({'key': key}).encode())
-            _add(tar, f'{s:04d}99999.png', _jpeg(99))  # no caption: skipped
-
-
 def test_tar_dataset_reads_pairs(tmp_path):
     write_shards(tmp_path)
     assert expand_shards('{00000..00001}.tar', str(tmp_path)) == [str(tmp_path / '00000.tar'),
@@ -93,7 +66,7 @@ def test_tar_dataset_reads_pairs(tmp_path):
     key = item['key']
     s, i = int(key[:4]), int(key[4:])
     assert item['text'] == f'face number {s * 10 + i}'
-    want = np.asarray(Image.open(io.BytesIO(_jpeg(s * 10 + i))))[:, :, ::-1]  # BGR
+    want = np.asarray(Image.open(io.BytesIO(png_bytes(s * 10 + i))))[:, :, ::-1]  # BGR
     assert np.array_equal(item['img'], want)
     from mcf_mm.datasets import get_tokenizer
     assert torch.equal(item['text_tokens'], get_tokenizer(None, 12)(item['text'])[0])
@@ -110,7 +83,8 @@ def test_tar_dataset_skips_corrupt_images(tmp_path):
 
 
 def test_shard_writer_tool_layout(tmp_path):
-    spec = importlib.util.spec_from_file_location('mk', osp.join(ROOT, 'tools', 'dataset_converters', 'make_image_text_shards.py'))
+    tool = osp.join(ROOT, 'tools', 'dataset_converters', 'make_image_text_shards.py')
+    spec = importlib.util.spec_from_file_location('mk', tool)
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
     assert mk.utkface_caption('26_1_2_2017.jpg.chip.jpg') in {t.format(a=a, age='26', race='asian', who='woman')
@@ -118,7 +92,7 @@ def test_shard_writer_tool_layout(tmp_path):
     img_dir = tmp_path / 'imgs'
     img_dir.mkdir()
     for i, name in enumerate(['8_0_0_x.jpg.chip.jpg', '70_1_1_y.jpg.chip.jpg', 'bad_name.jpg']):
-        (img_dir / name).write_bytes(_jpeg(i))
+        (img_dir / name).write_bytes(png_bytes(i))
     paths = mk.main([str(img_dir), str(tmp_path / 'out'), '--captions', 'utkface', '--per-shard', '1'])
     assert len(paths) == 2  # the unparsable name has no caption
     ds = ImageTextTarDataset(shards='*.tar', data_root=str(tmp_path / 'out'))
