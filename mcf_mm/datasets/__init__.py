@@ -2,8 +2,11 @@
 from .decode import ImageDecodeError, decode_image
 from .face_crop import crop_face
 from .face_image import FaceImageDataset, SkimageFaceDataset
+from .file_io import read_regular_file
 from .image_text_tar import ImageTextTarDataset, TokenizeText, expand_shards
+from .skip_counter import SkipCounter
 from .tokenizer import BPETokenizer, get_tokenizer
 
 __all__ = ['FaceImageDataset', 'ImageDecodeError', 'SkimageFaceDataset', 'crop_face', 'decode_image',
-           'ImageTextTarDataset', 'TokenizeText', 'expand_shards', 'BPETokenizer', 'get_tokenizer']
+           'ImageTextTarDataset', 'TokenizeText', 'expand_shards', 'BPETokenizer', 'get_tokenizer',
+           'SkipCounter', 'read_regular_file']

@@ -122,6 +122,9 @@ class FaceImageDataset(BaseDataset):
         with env.begin() as txn:
             raw = txn.get(b'length')
         if self.ann_file:
+            if not osp.isfile(self.ann_file):
+                raise FileNotFoundError(f'keys file not found: {self.ann_file!r}; set `ann_file` to a text file '
+                                        'with one LMDB key per line, or leave it empty to use the `length` key.')
             with open(self.ann_file, encoding='utf-8') as f:
                 keys = [ln.rstrip('\r\n') for ln in f if ln.strip()]
         elif raw is None:

@@ -217,3 +217,28 @@ def test_tar_reader_counts_skips_across_workers(tmp_path):
 
 def _caption_and_shape(results: dict) -> tuple:
     return results['text'], tuple(results['img'].shape[:2])
+
+
+def test_crop_tool_skips_special_files_and_applies_exif(tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+    spec = importlib.util.spec_from_file_location('crop_laion_face', osp.join(
+        ROOT, 'tools', 'dataset_converters', 'crop_laion_face.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :10] = 255  # white left band; EXIF 6 (90 degrees clockwise) moves it to the top
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / 'rot.png').write_bytes(_png(arr, exif=exif))
+    os.mkfifo(tmp_path / 'pipe.jpg')
+    box = dict(box=[0, 0, 20, 20], score=1.0)  # the top 20x20 of the upright 40x20 (H x W) image
+    meta = [dict(image='rot.png', faces=[box]), dict(image='pipe.jpg', faces=[box])]
+    (tmp_path / 'meta.jsonl').write_text('\n'.join(json.dumps(m) for m in meta) + '\n')
+    monkeypatch.setattr(sys, 'argv', ['crop', str(tmp_path / 'meta.jsonl'), '--img-root', str(tmp_path), '--out',
+                                      str(tmp_path / 'out'), '--margin', '0', '--size', '20', '--ext', '.png'])
+    with stress.deadline(30, 'crop tool on a FIFO'):
+        tool.main()
+    assert '1 unreadable images' in capsys.readouterr().out
+    crop = np.asarray(Image.open(tmp_path / 'out' / 'rot_0.png'))
+    assert crop[:10].min() == 255 and crop[10:].max() == 0  # upright: the band is the crop's top half

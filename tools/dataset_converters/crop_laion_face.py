@@ -16,7 +16,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from mcf_mm.datasets import ImageDecodeError, crop_face, decode_image
+from mcf_mm.datasets import ImageDecodeError, crop_face, decode_image, read_regular_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,6 +29,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--score-thr', type=float, default=0.9, help='minimum detection score')
     p.add_argument('--center', choices=['box', 'landmarks'], default='box', help='crop centre')
     p.add_argument('--ext', default='.jpg', choices=['.jpg', '.png'])
+    p.add_argument('--exif', choices=['apply', 'ignore'], default='apply',
+                   help='EXIF orientation: apply it (boxes detected on upright images, as cv2.imread and '
+                        'img2dataset give them) or ignore it (boxes detected on the stored pixels)')
     p.add_argument('--list-file', help='also write the crop paths (relative to --out) to this file')
     return p.parse_args()
 
@@ -44,9 +47,8 @@ def main() -> None:
                 continue
             rec = json.loads(line)
             path = rec['image'] if osp.isabs(rec['image']) else osp.join(args.img_root, rec['image'])
-            try:
-                with open(path, 'rb') as fh:
-                    img = decode_image(fh.read())
+            try:  # a FIFO, device or symlink loop is refused, never opened blocking
+                img = decode_image(read_regular_file(path), exif_transpose=args.exif == 'apply')
             except (OSError, ImageDecodeError) as err:
                 print(f'line {line_no}: skipping {path}: {err}')
                 bad_images += 1

@@ -62,7 +62,7 @@ class SkippedImagesHook(Hook):
             f'{len(runner.train_dataloader.dataset)} per rank.')
 
     def after_train_epoch(self, runner) -> None:
-        self._report(runner, f'epoch {runner.epoch}')
+        self._report(runner, f'epoch {runner.epoch + 1}')  # mmengine counts epochs from 1 in its logs
 
     def after_train(self, runner) -> None:
         self._report(runner, 'training finished')
