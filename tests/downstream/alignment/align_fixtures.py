@@ -98,7 +98,7 @@ def tiny_helen_cfg(data_root: str, work_dir: str) -> dict:
             data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.0] * 3, std=[64.0] * 3),
             backbone=dict(_scope_='mcf_mm', type='FaceViT', arch=dict(TINY_ARCH, num_layers=4), img_size=32,
                           patch_size=8, out_indices=(0, 1, 2, 3), out_type='featmap', final_norm=False),
-            neck=dict(type='FacePyramidNeck', embed_dim=32, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
+            neck=dict(type='mmseg.Feature2Pyramid', embed_dim=32, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
             head=dict(type='UPerHeatmapHead', in_channels=32, num_keypoints=29, channels=16, pool_scales=(1, 2),
                       norm_cfg=dict(type='BN'), decoder=codec),
             test_cfg=dict(flip_test=False)),

@@ -15,8 +15,8 @@ from mcf_mm.downstream.common.geometry import crop_matrix, transform_points
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG = osp.join(REPO, 'configs', 'face_alignment', 'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
-TINY = {'model.backbone.arch': TINY_ARCH, 'model.backbone.out_indices': (0, 1),
-        'model.neck.embed_dim': 32, 'model.neck.rescales': (4, 0.5), 'model.head.in_channels': [32, 32],
+ARCH = dict(TINY_ARCH, num_layers=4)  # one block per pyramid level
+TINY = {'model.backbone.arch': ARCH, 'model.neck.embed_dim': 32, 'model.head.in_channels': 32,
         'model.head.channels': 16}
 
 
@@ -64,8 +64,8 @@ def test_tool_writes_outputs(model_and_ckpt, tmp_path, monkeypatch):
     ckpt, image, _ = model_and_ckpt
     # the tool takes no cfg options: give it a config file with the tiny settings
     tiny_cfg = tmp_path / 'tiny.py'
-    tiny_cfg.write_text(f"_base_ = [{CFG!r}]\nmodel = dict(backbone=dict(arch={TINY_ARCH!r}, out_indices=(0, 1)),"
-                        " neck=dict(embed_dim=32, rescales=(4, 0.5)), head=dict(in_channels=[32, 32], channels=16))\n")
+    tiny_cfg.write_text(f"_base_ = [{CFG!r}]\nmodel = dict(backbone=dict(arch={ARCH!r}),"
+                        " neck=dict(embed_dim=32), head=dict(in_channels=32, channels=16))\n")
     monkeypatch.setattr(sys, 'argv', ['infer_landmarks.py', str(tiny_cfg), ckpt, image, '--out-dir',
                                       str(tmp_path / 'out'), '--box', '30', '20', '90', '80'])
     runpy.run_path(osp.join(REPO, 'tools', 'infer_landmarks.py'), run_name='__main__')
