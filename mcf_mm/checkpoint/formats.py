@@ -15,7 +15,7 @@ from .io import CheckpointFormatError
 BRANCHES = ('online', 'target')
 StateDict = Dict[str, Tensor]
 
-_TIMM_RULES = [
+TIMM_RULES = [
     (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
     (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
     (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
@@ -25,7 +25,7 @@ _TIMM_RULES = [
     (r'^norm\.', 'ln1.'),
     (r'^(cls_token|pos_embed)$', r'\1'),
 ]
-_CLIP_RULES = [
+CLIP_RULES = [
     (r'^conv1\.', 'patch_embed.projection.'),
     (r'^ln_pre\.', 'pre_norm.'),
     (r'^transformer\.resblocks\.(\d+)\.ln_1\.', r'layers.\1.ln1.'),
@@ -104,7 +104,7 @@ def _two_encoders(name: str, online: str, target: str, source: Callable[[dict], 
     """Convert function of a checkpoint with an online and a target encoder in timm names under prefixes."""
     def convert(ckpt: dict, branch: str) -> Tuple[StateDict, List[str]]:
         prefix = online if branch == 'online' else target
-        return rename(_require(strip_prefix(tensors(source(ckpt)), prefix), name, prefix), _TIMM_RULES)
+        return rename(_require(strip_prefix(tensors(source(ckpt)), prefix), name, prefix), TIMM_RULES)
     return convert
 
 
@@ -127,14 +127,14 @@ def _timm(ckpt: dict, branch: str) -> Tuple[StateDict, List[str]]:
     sd = tensors(_model_or_state_dict(ckpt))
     if sd and all(k.startswith('module.') for k in sd):
         sd = strip_prefix(sd, 'module.')  # saved from a DistributedDataParallel wrapper
-    return rename(sd, _TIMM_RULES)
+    return rename(sd, TIMM_RULES)
 
 
 def _clip(ckpt: dict, branch: str) -> Tuple[StateDict, List[str]]:
     sd = tensors(state_dict_of(ckpt))
     if any(k.startswith('visual.') for k in sd):
         sd = strip_prefix(sd, 'visual.')
-    out, dropped = rename(sd, _CLIP_RULES)
+    out, dropped = rename(sd, CLIP_RULES)
     if 'class_embedding' in sd:
         out['cls_token'] = sd['class_embedding'].reshape(1, 1, -1)  # [D] -> [1, 1, D]
         dropped.remove('class_embedding')

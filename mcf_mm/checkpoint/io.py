@@ -215,8 +215,10 @@ def to_plain(obj: Any) -> Any:
         return kind((to_plain(k), to_plain(v)) for k, v in obj.items())
     if isinstance(obj, (list, tuple, set, frozenset)):
         return type(obj)(map(to_plain, obj)) if type(obj) in (list, tuple, set) else [to_plain(v) for v in obj]
-    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)):
-        return f'{getattr(obj, "__module__", "")}.{getattr(obj, "__qualname__", obj.__name__)}'  # a name, not code
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    if isinstance(obj, type) or (callable(obj) and hasattr(obj, '__qualname__')):  # functions: a name, not code
+        return f'{getattr(obj, "__module__", None) or ""}.{obj.__qualname__}'
     state = obj.__getstate__() if hasattr(obj, '__getstate__') else vars(obj)
     if not isinstance(state, dict):
         state = {} if state is None else {'state': state}

@@ -87,7 +87,7 @@ def describe_checkpoint(ckpt: dict) -> str:
         return f'a segmentation model (mmseg EncoderDecoder with decode_head, e.g. face parsing; {n})'
     if any(k.startswith('text_encoder.') for k in keys):
         return f'a FaRL pre-training checkpoint (image and text towers; {n})'
-    if meta.get('mcf_mm_algorithm') or any(k.startswith(('target.backbone.', 'neck.', 'target_generator.'))
+    if meta.get('mcf_mm_algorithm') or any(k.startswith(('target.backbone.', 'projector.', 'contrast_head.'))
                                            for k in keys):
         return f'an MCF pre-training checkpoint ({meta.get("mcf_mm_algorithm") or "mcf_mm"} format; {n})'
     if any(k.startswith('head.') for k in keys) and any(k.startswith('backbone.') for k in keys):
