@@ -9,12 +9,12 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 W=${WORK_DIR:-work_dirs/demo}
 CFG=configs/mcf/cpu_demo
-$PY tools/train.py $CFG/mae_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mae_teacher"
-$PY tools/train.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mcf" \
+$PY tools/train.py $CFG/mae_vit-demo-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mae_teacher"
+$PY tools/train.py $CFG/mcf_vit-demo-p4_1xb32-30e_skimage-faces-32px.py --work-dir "$W/mcf" \
     --cfg-options model.target_generator.checkpoint="$W/mae_teacher/epoch_30.pth"
-$PY tools/visualization/visualize_reconstruction.py $CFG/mcf_vit-tiny-p4_1xb32-30e_skimage-faces-32px.py \
+$PY tools/visualization/visualize_reconstruction.py $CFG/mcf_vit-demo-p4_1xb32-30e_skimage-faces-32px.py \
     "$W/mcf/epoch_30.pth" --out "$W/mcf/reconstruction.png" \
     --cfg-options model.target_generator.checkpoint="$W/mae_teacher/epoch_30.pth"
-$PY tools/model_converters/mcf_mm_extract_backbone.py "$W/mcf/epoch_30.pth" "$W/mcf/backbone.pth" --num-heads 3
+$PY tools/model_converters/convert.py "$W/mcf/epoch_30.pth" "$W/mcf/backbone.pth" --num-heads 3
 echo "done: checkpoint $W/mcf/epoch_30.pth, logs $W/mcf/*/, picture $W/mcf/reconstruction.png," \
      "backbone $W/mcf/backbone.pth"

@@ -1,11 +1,9 @@
-# FaRL pre-training (METHOD.md §2): CLIP ViT-B/16 image tower + CLIP text transformer, symmetric image-text
+# FaRL pre-training: CLIP ViT-B/16 image tower + CLIP text transformer, symmetric image-text
 # InfoNCE with a learnable temperature, plus BEiT-style MIM (blockwise ~40 % masking, [MASK] embedding, small
 # extra transformer, classifier over the 8192 DALL-E visual tokens). 224 px, 16 epochs, LAION-Face image-text
 # pairs as img2dataset tar shards. No pre-training code was released: values marked (paper?) are this
 # toolbox's choices (CLIP-style), not confirmed from the authors' code.
 _base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models'],
-                      allow_failed_imports=False)
 
 clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
 clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
@@ -30,7 +28,8 @@ model = dict(
 )
 # DALL-E sees 112 px -> 14x14 tokens = the ViT-B/16 patch grid at 224 px.
 
-data_root = 'data/laion_face/shards/'  # img2dataset output: 00000.tar, 00001.tar, ... (jpg + txt + json)
+# img2dataset output: 00000.tar, 00001.tar, ... (jpg + txt + json), in data/ or $MCF_MM_DATA
+data_root = '{{$MCF_MM_DATA:data}}/laion_face/shards/'
 train_pipeline = [
     dict(type='Resize', scale=(224, 224), interpolation='bicubic', backend='cv2'),
     dict(type='BEiTMaskGenerator', input_size=(14, 14), num_masking_patches=75, min_num_patches=16),  # ~40 %

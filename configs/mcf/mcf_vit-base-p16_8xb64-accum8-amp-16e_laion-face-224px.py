@@ -1,5 +1,5 @@
 # MCF reproduction recipe: ViT-B/16 at 224, 8 GPUs x 64 images x gradient accumulation 8 = 4096 per step,
-# AdamW lr 2.4e-3, 1 warm-up epoch + cosine, 16 epochs, AMP (METHOD.md §1).
+# AdamW lr 2.4e-3, 1 warm-up epoch + cosine, 16 epochs, AMP.
 #   tools/dist_train.sh configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py 8
 # The faithful settings of the original code's oddities are chosen here:
 #   ema_update='micro_step'  (EMA on every forward: 8 updates per optimiser step under accumulation 8)

@@ -1,4 +1,4 @@
-"""The FaRL configs state METHOD.md §2's numbers and build."""
+"""The FaRL configs state the paper's numbers (CLIP ViT-B/16 towers, 40 % blockwise MIM, DALL-E tokens) and build."""
 import os.path as osp
 
 from mmengine.config import Config
@@ -24,10 +24,10 @@ def test_vit_b16_recipe_numbers():
 def test_cpu_demo_builds(tmp_path):
     import torch
     from mmengine.registry import DefaultScope
+
     import mcf_mm.models  # noqa: F401
     from mcf_mm.registry import MODELS
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'farl',
-                                   'farl_vit-tiny-p8_1xb32-4e_utkface-captions-64px_cpu-demo.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'farl', 'farl_vit-demo-p8_1xb32-4e_utkface-captions-64px.py'))
     path = str(tmp_path / 'tok.pth')
     torch.save({'state_dict': {'codebook': torch.rand(256, 192)}}, path)
     cfg.model.target_generator.checkpoint = path

@@ -57,7 +57,8 @@ def test_config_trains_and_validates(tmp_path):
     ann = mk.main(['utkface', str(img_dir), str(tmp_path / 'ann')])
     assert mk.utkface_labels('70_1_1_c.jpg') == [0, 2, 4]  # female, elderly, black
 
-    cfg = Config.fromfile(osp.join(PROJECT, 'configs', 'vit-tiny-p8_facer-attr-head_1xb32-10e_utkface-7attr-64px.py'))
+    cfg = Config.fromfile(osp.join(PROJECT, 'configs',
+                                   'vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7attr-64px.py'))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.model.backbone.update(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
                               img_size=32, init_cfg=None, out_indices=(0, 1))

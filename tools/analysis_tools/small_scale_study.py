@@ -7,8 +7,10 @@ Stages (fixed seeds, every command printed and timed):
   3. fine-tune Helen-29 landmarks and FASSEG parsing from random init, from MAE and from MCF, per seed;
   4. evaluate the final checkpoints (tools/test.py) and write a Markdown table and a PNG plot.
 
-    python tools/analysis_tools/small_scale_study.py --utkface ../shared/data/utkface \
-        --helen ../shared/data/helen29 --fasseg ../shared/data/fasseg --seeds 0 1 --work-dir work_dirs/small_scale
+    python tools/analysis_tools/small_scale_study.py --seeds 0 1 --work-dir work_dirs/small_scale \
+        [--utkface data/utkface --helen data/helen29 --fasseg data/fasseg]
+
+The data folders default to data/<dataset> (links to the data sets), or $MCF_MM_DATA/<dataset> when set.
 """
 import argparse
 import json
@@ -31,9 +33,9 @@ PRETRAIN = {
     'mcf': 'configs/mcf/small_scale/mcf_vit-demo-p4_1xb32-600it_utkface-64px.py',
 }
 TASKS = {
-    'helen29': dict(config='configs/face_alignment/mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py',
+    'helen29': dict(config='configs/face_alignment/vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py',
                     metric='NME_inter_ocular', better='lower', label='Helen-29 NME (inter-ocular, %)'),
-    'fasseg': dict(config='configs/face_parsing/mcf_vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
+    'fasseg': dict(config='configs/face_parsing/vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
                    metric='mF1', better='higher', label='FASSEG V2 mean F1 (%)'),
 }
 INITS = ('random', 'mae', 'mcf')
@@ -179,9 +181,10 @@ def plot(results: List[dict], path: str) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--utkface', default='../shared/data/utkface', help='unlabelled face folder')
-    p.add_argument('--helen', default='../shared/data/helen29/', help='Helen-29 folder')
-    p.add_argument('--fasseg', default='../shared/data/fasseg', help='FASSEG folder')
+    data = os.environ.get('MCF_MM_DATA', 'data')  # the configs' convention: data/<dataset> or $MCF_MM_DATA
+    p.add_argument('--utkface', default=osp.join(data, 'utkface'), help='unlabelled face folder')
+    p.add_argument('--helen', default=osp.join(data, 'helen29'), help='Helen-29 folder')
+    p.add_argument('--fasseg', default=osp.join(data, 'fasseg'), help='FASSEG folder')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1], help='fine-tuning seeds')
     p.add_argument('--pretrain-seed', type=int, default=0)
     p.add_argument('--pretrain-iters', type=int, default=600)

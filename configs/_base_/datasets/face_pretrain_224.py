@@ -1,6 +1,7 @@
-# Pre-training data (METHOD.md §1): square face crops, resize to 224, random horizontal flip, ImageNet norm.
-# Point data_root at an image folder, or set ann_file (list of paths) or lmdb_path (+ ann_file of keys).
-data_root = 'data/laion_face_cropped/'
+# Pre-training data: square face crops, resized to 224, random horizontal flip (ImageNet normalisation in the
+# model's data preprocessor). data_root is an image folder; or set ann_file (a list of paths) or lmdb_path
+# (+ ann_file of keys). Datasets live under data/ (or $MCF_MM_DATA): see configs/mcf/README.md.
+data_root = '{{$MCF_MM_DATA:data}}/laion_face_cropped/'
 train_pipeline = [
     dict(type='Resize', scale=(224, 224), interpolation='bilinear', backend='cv2'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

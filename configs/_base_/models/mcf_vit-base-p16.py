@@ -1,4 +1,4 @@
-# MCF with a ViT-B/16 online encoder (METHOD.md §1). Faithful switches are set in the recipe config.
+# MCF with a ViT-B/16 online encoder. Faithful switches are set in the recipe config.
 model = dict(
     type='MCF',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],

@@ -1,5 +1,5 @@
 # AdamW (0.9, 0.95), wd 0.05 without decay on biases, norms and other 1-D parameters; 1 warm-up epoch then
-# half-cosine per iteration to 0; 16 epochs (METHOD.md §1). lr = 1.5e-4 x 4096 / 256.
+# half-cosine per iteration to 0; 16 epochs. lr = 1.5e-4 x 4096 / 256.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',

@@ -1,4 +1,4 @@
-# Runtime of the FaRL/MCF face-alignment protocol in mmpose's scope.
+# Runtime and schedule of the FaRL/MCF face-alignment protocol: mmpose's default runtime, mcf_mm's plugin.
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(imports=['mcf_mm', 'mcf_mm.downstream.alignment'], allow_failed_imports=False)
@@ -16,6 +16,7 @@ default_hooks = dict(
                     rule='less'))
 
 # AdamW betas (0.9, 0.999), wd 1e-5; lr 1e-2 for neck and head, 1e-4 (= 1e-2 x 0.01) for the backbone; fp32.
+# (The schedule lives here rather than in a schedules/ base: mmpose's runtime already defines train_cfg.)
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-2, betas=(0.9, 0.999), weight_decay=1e-5),

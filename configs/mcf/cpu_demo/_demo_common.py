@@ -1,5 +1,5 @@
 # Shared by both demo stages: real face photographs bundled with scikit-image (100 LFW crops + the
-# astronaut's face) at 32 px, the tiny ViT, and the schedule.
+# astronaut's face) at 32 px, and the schedule (the demo ViT itself: configs/_base_/models/vit-demo.py).
 train_pipeline = [
     dict(type='Resize', scale=(32, 32), interpolation='bilinear', backend='cv2'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -13,8 +13,6 @@ train_dataloader = dict(
     dataset=dict(type='RepeatDataset', times=4,
                  dataset=dict(type='SkimageFaceDataset', pipeline=train_pipeline)),
 )
-# Tiny ViT used by both demo stages: 32 px, patch 4 (8x8 = 64 patches), 96-d, 4 blocks, 3 heads.
-demo_arch = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 # Shared schedule of both demo stages: AdamW, 1 warm-up epoch, cosine, 30 epochs on the CPU.
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),

@@ -1,7 +1,8 @@
 # Small-scale study (tools/analysis_tools/small_scale_study.py): unlabelled UTKFace crops at 64 px, a fixed
-# iteration budget, the demo-sized ViT (96-d, 4 blocks, patch 4) that the Helen-29/FASSEG configs fine-tune.
+# iteration budget, the demo ViT (configs/_base_/models/vit-demo.py, patch 4) that the Helen-29/FASSEG configs
+# fine-tune. Data: data/utkface (a link to the UTKFace folder), or $MCF_MM_DATA/utkface.
 _base_ = ['../../_base_/default_runtime.py']
-data_root = '../shared/data/utkface'
+data_root = '{{$MCF_MM_DATA:data}}/utkface'
 max_iters = 600
 train_pipeline = [
     dict(type='Resize', scale=(64, 64), interpolation='bilinear', backend='cv2'),
@@ -13,7 +14,6 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='FaceImageDataset', data_root=data_root, pipeline=train_pipeline))
-demo_arch = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
                      paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0))

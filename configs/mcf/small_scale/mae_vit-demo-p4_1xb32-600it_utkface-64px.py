@@ -1,12 +1,3 @@
-# Baseline: mmpretrain's MAE, same encoder and decoder as the MCF run, same data and budget.
-_base_ = ['./_utkface_64px.py']
-model = dict(
-    type='MAE',
-    data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], to_rgb=True),
-    backbone=dict(type='MAEViT', arch={{_base_.demo_arch}}, img_size=64, patch_size=4, mask_ratio=0.75),
-    neck=dict(type='MAEPretrainDecoder', num_patches=256, patch_size=4, in_chans=3, embed_dim=96,
-              decoder_embed_dim=64, decoder_depth=2, decoder_num_heads=2, mlp_ratio=4),
-    head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=4,
-              loss=dict(type='PixelReconstructionLoss', criterion='L2')),
-)
+# Baseline: mmpretrain's MAE, same encoder and decoder as the MCF run, same data and budget, at 64 px.
+_base_ = ['./_utkface_64px.py', '../../_base_/models/mae_vit-demo-p4.py']
+model = dict(backbone=dict(img_size=64), neck=dict(num_patches=256))

@@ -22,15 +22,13 @@ def _cfg(name: str) -> str:
 
 
 CASES = {
-    'mcf_vit-base-p16_uper-heatmap_8xb5-150e_aflw19-512px.py': ('aflw_root', 'NME_box', ['frontal/NME_box',
-                                                                                          'AUC_box@0.07']),
-    'mcf_vit-base-p16_uper-heatmap_8xb5-250e_300w-512px.py': ('w300_root', 'NME_inter_ocular',
-                                                              ['common/NME_inter_ocular',
-                                                               'challenging/NME_inter_pupil']),
-    'mcf_vit-base-p16_uper-heatmap_8xb5-150e_wflw-512px.py': ('wflw_root', 'NME_inter_ocular',
-                                                              [f'{a}/AUC_inter_ocular@0.1' for a in WFLW_ATTRIBUTES]),
-    'mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py': ('helen_root', 'NME_inter_ocular',
-                                                              ['FR_inter_ocular@0.1']),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py':
+        ('aflw_root', 'NME_box', ['frontal/NME_box', 'AUC_box@0.07']),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py':
+        ('w300_root', 'NME_inter_ocular', ['common/NME_inter_ocular', 'challenging/NME_inter_pupil']),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py':
+        ('wflw_root', 'NME_inter_ocular', [f'{a}/AUC_inter_ocular@0.1' for a in WFLW_ATTRIBUTES]),
+    'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py': ('helen_root', 'NME_inter_ocular', ['FR_inter_ocular@0.1']),
 }
 
 
@@ -42,7 +40,7 @@ def _skip_yapf_config_formatting(monkeypatch):
 
 def test_every_config_is_covered():
     names = {osp.basename(p) for p in glob.glob(osp.join(CFG_DIR, '*.py'))}
-    assert set(CASES) | {'mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px_demo-pretrained.py'} == names
+    assert set(CASES) | {'vit-demo-p4_mcf-demo-30e-pre_uper-heatmap_1xb8-20e_helen29-64px.py'} == names
 
 
 def _tiny(cfg: Config, data_root: str, work_dir: str) -> Config:
@@ -91,18 +89,18 @@ def test_config_trains_one_step_and_validates(name, request, tmp_path):
 
 
 def test_pretrained_helen_config_points_at_the_demo_checkpoint():
-    cfg = Config.fromfile(_cfg('mcf_vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px_demo-pretrained.py'))
+    cfg = Config.fromfile(_cfg('vit-demo-p4_mcf-demo-30e-pre_uper-heatmap_1xb8-20e_helen29-64px.py'))
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.checkpoint.startswith('work_dirs/demo/mcf/')
     assert cfg.model.backbone.arch == dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 
 
 @pytest.mark.parametrize('name,epochs,face_scale,k,norms', [
-    ('mcf_vit-base-p16_uper-heatmap_8xb5-150e_aflw19-512px.py', 150, 1.0, 19,
+    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py', 150, 1.0, 19,
      dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10))),
-    ('mcf_vit-base-p16_uper-heatmap_8xb5-250e_300w-512px.py', 250, 0.8, 68,
+    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py', 250, 0.8, 68,
      dict(inter_ocular=(36, 45), inter_pupil=([36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]))),
-    ('mcf_vit-base-p16_uper-heatmap_8xb5-150e_wflw-512px.py', 150, 0.8, 98,
+    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py', 150, 0.8, 98,
      dict(inter_ocular=(60, 72), inter_pupil=(96, 97))),
 ])
 def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, norms):

@@ -1,5 +1,7 @@
-# Runtime of the face parsing configs: mmseg scope, mcf_mm backbone and the parsing plugin.
-default_scope = 'mmseg'
+# Runtime of the face parsing configs: mmseg's default runtime (scope mmseg), the mcf_mm backbone and the
+# parsing plugin, epoch-based logging, EMA-evaluated weights.
+_base_ = ['mmseg::_base_/default_runtime.py']
+
 custom_imports = dict(imports=['mcf_mm', 'mcf_mm.downstream.parsing'], allow_failed_imports=False)
 
 default_hooks = dict(
@@ -14,12 +16,6 @@ default_hooks = dict(
 # validation/test and saved as the checkpoint's state_dict, so the evaluated model is the EMA model.
 custom_hooks = [dict(type='EMAHook', momentum=0.001, priority='ABOVE_NORMAL')]
 
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+env_cfg = dict(cudnn_benchmark=False)  # mmseg's default is True; inputs here have one fixed size anyway
 log_processor = dict(by_epoch=True)
-log_level = 'INFO'
-load_from = None
-resume = False
 randomness = dict(seed=0)

@@ -1,7 +1,7 @@
-# The facer attribute head on FaRL ViT-B/16 for CelebA's 40 attributes at 224 px (METHOD.md §5; FaRL reports
-# 92.06 mean accuracy with facer's head). The official FaRL release loads directly (CLIP `visual.*` keys).
+# The facer attribute head on FaRL ViT-B/16 (the official 16-epoch release) for CelebA's 40 attributes at
+# 224 px (FaRL reports 92.06 mean accuracy with facer's head). The release loads directly (CLIP `visual.*` keys).
 # Layer choice, schedule and lr are this project's choices, not taken from facer's code.
-_base_ = ['./vit-tiny-p8_facer-attr-head_1xb32-10e_utkface-7attr-64px.py']
+_base_ = ['./vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7attr-64px.py']
 
 pretrained = 'checkpoints/FaRL-Base-Patch16-LAIONFace20M-ep16.pth'
 attributes = [
@@ -16,8 +16,9 @@ model = dict(
                   init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
     head=dict(num_classes=40, in_channels=768, num_layers=4))
 
-img_dir = 'data/celeba/img_align_celeba'  # aligned 178x218 crops
-ann_root = 'data/celeba/mm_ann/'  # tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
+img_dir = '{{$MCF_MM_DATA:data}}/celeba/img_align_celeba'  # aligned 178x218 crops
+# made by projects/facer_attribute_head/tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
+ann_root = '{{$MCF_MM_DATA:data}}/celeba/mm_ann/'
 _size = 224
 train_pipeline = [
     dict(type='LoadImageFromFile'),

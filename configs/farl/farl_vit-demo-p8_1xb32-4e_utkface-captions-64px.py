@@ -1,18 +1,15 @@
 # FaRL CPU demo: the full algorithm (image-text contrast + MIM) at toy scale on 2 CPU cores, in minutes.
 # Data: UTKFace crops with captions made from their labels, written as img2dataset-style shards, and a k-means
 # visual tokenizer fitted on them (see configs/farl/README.md for the two commands that make both).
-_base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.models'],
-                      allow_failed_imports=False)
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/vit-demo.py']
 
 clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
 clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-demo_arch = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 model = dict(
     type='FaRL',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
     backbone=dict(
-        type='FaceViT', arch=demo_arch, img_size=64, patch_size=8, final_norm=True, out_type='cls_token',
+        type='FaceViT', arch={{_base_.demo_arch}}, img_size=64, patch_size=8, final_norm=True, out_type='cls_token',
         pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
         layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU'))),
     text_encoder=dict(type='CLIPTextTransformer', vocab_size=49408, context_length=32, width=64, layers=2,

@@ -1,7 +1,8 @@
-# CPU demo of the project: the facer attribute head on a tiny CLIP-style FaceViT, 7 binary attributes derived
-# from UTKFace labels, 64 px. The backbone starts from the FaRL CPU demo (configs/farl/...cpu-demo.py); set
-# `model.backbone.init_cfg=None` to train from scratch. Run from the repository root with PYTHONPATH=.
-_base_ = ['../../../configs/_base_/default_runtime.py']
+# CPU demo of the project: the facer attribute head on the demo ViT with CLIP settings (patch 8), fine-tuned
+# from the FaRL CPU demo (configs/farl/farl_vit-demo-p8_*, 4 epochs); 7 binary attributes derived from UTKFace
+# labels, 64 px. Set `model.backbone.init_cfg=None` to train from scratch. Run from the repository root.
+# Images: data/utkface (a link to the UTKFace folder), or $MCF_MM_DATA/utkface.
+_base_ = ['../../../configs/_base_/default_runtime.py', '../../../configs/_base_/models/vit-demo.py']
 custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.engine', 'projects.facer_attribute_head.facer_attr'],
                       allow_failed_imports=False)
 
@@ -13,7 +14,7 @@ model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
     backbone=dict(
-        type='FaceViT', arch=dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384),
+        type='FaceViT', arch={{_base_.demo_arch}},
         img_size=64, patch_size=8, out_type='raw', out_indices=(1, 3), final_norm=False, drop_path_rate=0.1,
         pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
         layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
@@ -22,7 +23,7 @@ model = dict(
     head=dict(type='FacerAttributeHead', num_classes=len(attributes), in_channels=96, num_layers=2, dropout=0.1),
 )
 
-img_dir = '../shared/data/utkface/data/images'  # relative to the repository root
+img_dir = '{{$MCF_MM_DATA:data}}/utkface/data/images'
 ann_root = 'work_dirs/demo/facer_attr_ann/'  # made by tools/make_attribute_annotations.py (see README)
 train_pipeline = [
     dict(type='LoadImageFromFile'),

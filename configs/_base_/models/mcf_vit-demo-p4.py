@@ -1,6 +1,7 @@
-# Demo stage 2 (the README's main job runs both stages): MCF on the bundled faces, 2 CPU cores, minutes.
-# The teacher is the stage-1 MAE encoder (override model.target_generator.checkpoint to use another).
-_base_ = ['../../_base_/default_runtime.py', './_demo_common.py']
+# MCF with the demo ViT at 32 px, patch 4 (8 x 8 patches): the recipe's parts at toy width. Its frozen teacher
+# is an MAE encoder of the same size (mae_vit-demo-p4.py); each config names that checkpoint
+# (model.target_generator.checkpoint). At 64 px set img_size=64 and neck.num_patches=256.
+_base_ = ['./vit-demo.py']
 model = dict(
     type='MCF',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
@@ -9,9 +10,7 @@ model = dict(
     neck=dict(type='MAEPretrainDecoder', num_patches=64, patch_size=4, in_chans=3, embed_dim=96,
               decoder_embed_dim=64, decoder_depth=2, decoder_num_heads=2, mlp_ratio=4),
     head=dict(type='FeatureDistillHead', norm_dim='token', loss_weight=1000.0),
-    target_generator=dict(type='FrozenViTTeacher',
-                          checkpoint='work_dirs/demo/mae_teacher/epoch_30.pth',
-                          out_indices=(1, 3), num_heads=3, img_size=32),
+    target_generator=dict(type='FrozenViTTeacher', out_indices=(1, 3), num_heads=3, img_size=32),
     projector=dict(type='ProjectionMLP', in_channels=96, hid_channels=256, out_channels=64),
     contrast_head=dict(type='ContrastivePredictionHead', temperature=0.2,
                        predictor=dict(type='ProjectionMLP', in_channels=64, hid_channels=256,
@@ -19,4 +18,3 @@ model = dict(
     momentum=0.99,
     ema_update='step',
 )
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=2))

@@ -3,7 +3,7 @@
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 # Pre-trained backbone: any format mcf_mm reads (mcf_mm, MCF, MoCo-v3, timm, mmpretrain, CLIP/FaRL).
 # Put the weights here, or override: --cfg-options model.backbone.init_cfg.checkpoint=PATH
-pretrained = 'checkpoints/mcf_vit-base-p16_laion-face.pth'
+pretrained = 'checkpoints/mcf_vit-base-p16_laion-face-16e.pth'
 model = dict(
     type='FaceParsingEncoderDecoder',
     data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],

@@ -1,6 +1,7 @@
-# Demo stage 1: mmpretrain's MAE trains the tiny ViT that MCF then uses as its frozen teacher
-# (at this scale no published teacher exists; an MAE encoder is the honest stand-in).
-_base_ = ['../../_base_/default_runtime.py', './_demo_common.py']
+# mmpretrain's MAE with the demo ViT at 32 px, patch 4: the same encoder and decoder as mcf_vit-demo-p4.py
+# (at this scale no published teacher exists; an MAE encoder is MCF's honest stand-in teacher).
+# At 64 px set img_size=64 and neck.num_patches=256.
+_base_ = ['./vit-demo.py']
 model = dict(
     type='MAE',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
@@ -11,4 +12,3 @@ model = dict(
     head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=4,
               loss=dict(type='PixelReconstructionLoss', criterion='L2')),
 )
-default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=10, max_keep_ckpts=1))

@@ -1,9 +1,10 @@
 # ViT-B/16 on 512-px crops resized to 448 inside the net; raw outputs of blocks [3, 5, 7, 11] (no final
 # norm) -> Feature2Pyramid(768, [4, 2, 1, 0.5]) -> UPerHead(768) -> K logit maps at 112², sigmoid,
-# soft-argmax. Targets: Gaussians at 128² (sigma 1.25, radius 5). Loss: BCE (upsampled to 128²) + mean
-# point distance, 1:1.
-pretrained = 'checkpoints/mcf_vit-base-p16_laion-face-16e.pth'  # any format mcf_mm reads (MCF, FaRL, ...)
-codec = dict(type='FaRLHeatmapCodec', input_size=512, heatmap_size=128, sigma=1.25, radius=5.0)
+# soft-argmax. Loss: BCE (upsampled to the target maps) + mean point distance, 1:1. The heatmap codec
+# (`decoder`) belongs to the data: each config sets `model.head.decoder` to its dataset base's `codec`.
+# Pre-trained backbone: any format mcf_mm reads (mcf_mm, MCF, MoCo-v3, timm, mmpretrain, CLIP/FaRL); put it
+# here or override with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+pretrained = 'checkpoints/mcf_vit-base-p16_laion-face-16e.pth'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='FaceLandmarkEstimator',
@@ -18,5 +19,5 @@ model = dict(
     head=dict(type='UPerHeatmapHead', in_channels=768, num_keypoints=19, channels=768,
               pool_scales=(1, 2, 3, 6), dropout_ratio=0.1, norm_cfg=norm_cfg,
               heatmap_loss=dict(type='UpsampledHeatmapBCELoss', loss_weight=1.0),
-              point_loss=dict(type='MeanPointDistanceLoss', loss_weight=1.0), decoder=codec),
+              point_loss=dict(type='MeanPointDistanceLoss', loss_weight=1.0)),
     test_cfg=dict(flip_test=False))

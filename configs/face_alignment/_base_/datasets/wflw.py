@@ -1,0 +1,16 @@
+# WFLW (98 points), HRNet layout: face_landmarks_wflw_{train,test,test_<attribute>}.csv and images/; the test
+# set and its 6 attribute subsets in one run. Inter-ocular NME (points 60 & 72), AUC/FR at 0.10, inter-pupil
+# NME (96 & 97). The shared pipeline as is (face scale 0.8).
+_base_ = ['./face_landmarks.py']
+data_root = '{{$MCF_MM_DATA:data}}/wflw/'
+dataset_type = 'WFLWCSVDataset'
+attributes = ('largepose', 'expression', 'illumination', 'makeup', 'occlusion', 'blur')
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_wflw_train.csv',
+                                     data_prefix=dict(img='images/')))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_wflw_test.csv',
+                                   subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attributes},
+                                   data_prefix=dict(img='images/')))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='FaceAlignmentMetric', normalizers=dict(inter_ocular=(60, 72), inter_pupil=(96, 97)),
+                     ced=[('inter_ocular', 0.10)], subsets=attributes)
+test_evaluator = val_evaluator
