@@ -1,4 +1,5 @@
-"""Real training runs through tools/: config errors before training, 2-process DDP, exact resume after SIGKILL."""
+"""Real training runs through tools/: config errors before training, 2-process DDP, exact resume after a SIGKILL
+in the middle of a checkpoint write with max_keep_ckpts=1."""
 import glob
 import os
 import os.path as osp
@@ -15,9 +16,13 @@ from mmengine.runner import Runner
 
 import mcf_mm  # noqa: F401
 from mcf_mm.registry import MODELS
-from mcf_mm.utils.compat import atomic_write_bytes
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+# Test harness fault injection (killed run only): every os.fsync sleeps, so a checkpoint write lasts long enough
+# to be killed inside it. argv: delay, script, args...
+SLOW_DISK = ('import os, runpy, sys, time; d = float(sys.argv[1]); f = os.fsync; '
+             'os.fsync = lambda fd: (time.sleep(d), f(fd))[1]; sys.argv = sys.argv[2:]; '
+             'runpy.run_path(sys.argv[0], run_name="__main__")')
 
 
 def train_cmd(python_exe, repo_root, config, work_dir, *extra):
@@ -25,7 +30,7 @@ def train_cmd(python_exe, repo_root, config, work_dir, *extra):
 
 
 def load_state(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']  # runner files are plain data
 
 
 def build_model(config: str, **model_overrides):
@@ -60,20 +65,6 @@ def test_bad_configs_fail_before_training_with_the_fix(tiny_config, tmp_path):
         Runner.from_cfg(cfg)
 
 
-def test_atomic_write_never_leaves_a_half_written_file(tmp_path, monkeypatch):
-    target = tmp_path / 'epoch_1.pth'
-    atomic_write_bytes(b'old complete checkpoint', target)
-    assert oct(os.stat(target).st_mode & 0o777) != oct(0o600)
-
-    def crash(*args):
-        raise KeyboardInterrupt('killed while writing')
-    monkeypatch.setattr(os, 'replace', crash)
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(b'new data that never lands', target)
-    assert target.read_bytes() == b'old complete checkpoint'
-    assert os.listdir(tmp_path) == ['epoch_1.pth']  # the temporary file was removed
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -95,34 +86,42 @@ def test_dist_train_two_processes_and_resume(tiny_config, tmp_path, repo_root, p
                           '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
                           'param_scheduler.0.end=2'], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    ckpt = torch.load(osp.join(work, 'epoch_2.pth'), map_location='cpu', weights_only=False)
+    ckpt = torch.load(osp.join(work, 'epoch_2.pth'), map_location='cpu', weights_only=True)
     assert ckpt['meta']['epoch'] == 2
     resumed_log = sorted(glob.glob(osp.join(work, '*', '*.log')))[-1]
     assert 'resumed epoch: 1' in open(resumed_log).read()
 
 
-def test_sigkill_then_resume_equals_uninterrupted(tiny_config, tmp_path, repo_root, python_exe):
+def test_sigkill_during_a_checkpoint_write_then_resume_equals_uninterrupted(tiny_config, tmp_path, repo_root,
+                                                                          python_exe):
     config = tiny_config(max_epochs=3)
+    keep_one = ['--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=1']
     straight = str(tmp_path / 'straight')
-    run = subprocess.run(train_cmd(python_exe, repo_root, config, straight), env=ENV, capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run(train_cmd(python_exe, repo_root, config, straight, *keep_one), env=ENV,
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
 
     killed = str(tmp_path / 'killed')
-    proc = subprocess.Popen(train_cmd(python_exe, repo_root, config, killed), env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = train_cmd(python_exe, repo_root, config, killed, *keep_one)
+    proc = subprocess.Popen([cmd[0], '-c', SLOW_DISK, '1.0', *cmd[1:]], env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
-    while not osp.exists(osp.join(killed, 'epoch_1.pth')) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
+    partial = osp.join(killed, '.epoch_2.pth.*')
+    while not glob.glob(partial) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # inside the (slowed) fsync of the temporary epoch_2 file
+    assert proc.poll() is None, 'the run ended before it could be killed'
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not osp.exists(osp.join(killed, 'epoch_3.pth')), 'the run finished before it could be killed'
-    for path in glob.glob(osp.join(killed, '*.pth')):  # whatever exists is complete
-        load_state(path)
+    assert glob.glob(partial) and osp.isfile(osp.join(killed, 'epoch_1.pth'))  # killed inside the write
+    assert not osp.exists(osp.join(killed, 'epoch_2.pth'))
+    assert open(osp.join(killed, 'last_checkpoint')).read().endswith('epoch_1.pth')
+    load_state(osp.join(killed, 'epoch_1.pth'))  # the previous checkpoint is complete and kept
 
-    run = subprocess.run(train_cmd(python_exe, repo_root, config, killed, '--resume'), env=ENV,
+    run = subprocess.run(train_cmd(python_exe, repo_root, config, killed, '--resume', *keep_one), env=ENV,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert not glob.glob(partial) and sorted(p for p in os.listdir(killed) if p.endswith('.pth')) == ['epoch_3.pth']
     a, b = load_state(osp.join(straight, 'epoch_3.pth')), load_state(osp.join(killed, 'epoch_3.pth'))
     assert a.keys() == b.keys()
     for k in a:
