@@ -92,14 +92,15 @@ def _walk_plain(obj: Any, path: str) -> None:
     stack, seen = [(obj, 'checkpoint')], set()
     while stack:
         item, where = stack.pop()
-        if isinstance(item, _LEAVES) and type(item) in _LEAVES or id(item) in seen:
+        if type(item) in _LEAVES or id(item) in seen:
             continue
         seen.add(id(item))
         kind = type(item)
         extra = {}
-        if kind in (torch.Tensor, torch.nn.Parameter):
-            continue
-        if kind in (dict, OrderedDict, Counter):  # dict's own methods: instance attributes cannot shadow them
+        if kind in (torch.Tensor, torch.nn.Parameter):  # attributes that would shadow a tensor method
+            extra = {k: v for k, v in vars(item).items() if not isinstance(k, str) or k.startswith('__')
+                     or hasattr(kind, k)}
+        elif kind in (dict, OrderedDict, Counter):  # dict's own methods: instance attributes cannot shadow them
             attrs = vars(item) if hasattr(item, '__dict__') else {}
             extra = {k: v for k, v in attrs.items() if k != '_metadata'}
             if '_metadata' in attrs:  # what torch's state_dict() attaches
@@ -204,10 +205,13 @@ def to_plain(obj: Any) -> Any:
     import numpy as np
     if isinstance(obj, torch.Tensor):
         return obj
-    if isinstance(obj, _LEAVES) and type(obj) in _LEAVES:
+    if type(obj) in _LEAVES:
         return obj
     if isinstance(obj, np.generic):
         return obj.item()
+    for base in (bool, int, float, complex, str, bytes):  # subclasses (e.g. an IntEnum) become the base type
+        if isinstance(obj, base):
+            return base(obj)
     if isinstance(obj, np.ndarray):
         return torch.from_numpy(obj.copy()) if obj.dtype.kind in 'biuf' else [to_plain(v) for v in obj.tolist()]
     if isinstance(obj, dict):

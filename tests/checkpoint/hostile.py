@@ -3,8 +3,8 @@
 ``write_hostile_checkpoints(folder)`` writes payloads at the top level, in ``meta``, in ``message_hub``, inside
 a numpy object array (zip and legacy torch formats), and gadget chains that use only globals a lenient loader
 might allow (``builtins.getattr``, ``mmengine.config.config.load`` / ``Config``, ``collections.OrderedDict`` and
-``argparse.Namespace`` with a ``__setstate__`` planted through BUILD; two files use only allowed globals and
-plant instance attributes). A safe reader must refuse every file without the marker appearing;
+``argparse.Namespace`` with a ``__setstate__`` planted through BUILD; three files use only allowed globals
+and plant instance attributes). A safe reader must refuse every file without the marker appearing;
 :func:`expected_message` says what the refusal should name. :func:`fire` loads a file the unsafe way, to prove
 a payload is live.
 """
@@ -161,6 +161,10 @@ def write_hostile_checkpoints(folder: str) -> Dict[str, str]:
     for name, payload in gadgets.items():
         obj = {'meta': {'args': payload}, 'state_dict': _weights()}
         out[name] = _save(obj, osp.join(folder, f'{name}.pth'))
+    shadowed = torch.ones(2)
+    shadowed.float = torch.Size  # an instance attribute shadowing Tensor.float, pickled with allowed globals only
+    out['gadget_tensor_shadow'] = _save({'state_dict': {'backbone.w': shadowed}},
+                                        osp.join(folder, 'gadget_tensor_shadow.pth'), raw=False)
     out['gadget_getattr_legacy'] = _save({'x': _getattr_chain(folder)}, osp.join(folder, 'gadget_getattr_legacy.pth'),
                                          legacy=True)
     return out
@@ -177,6 +181,7 @@ def expected_message(name: str) -> str:
         'gadget_namespace_config_load': r'mmengine\.config\.config\.load', 'gadget_os_system': r'\bos\.system',
         'gadget_namespace_allowed_setstate': r"plants attributes \['__setstate__'\]",
         'gadget_ordereddict_shadow': r"plants attributes \['items'\]",
+        'gadget_tensor_shadow': r"plants attributes \['float'\] on a Tensor",
     }
     return specific.get(name, r'builtins\.exec')
 
