@@ -1,5 +1,6 @@
 """Every config parses (its _base_ chain resolves, mmpretrain::/mmpose::/mmseg:: runtimes included); data is read
 below data/<dataset> or $MCF_MM_DATA, never from outside the clone; the MCF recipe holds the paper's numbers."""
+
 import glob
 import os.path as osp
 
@@ -9,9 +10,12 @@ from mmengine.config import Config
 import mcf_mm  # noqa: F401
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 + glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py'))
-                 if '_base_' not in p and not osp.basename(p).startswith('_'))
+CONFIGS = sorted(
+    p
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    + glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*.py'))
+    if '_base_' not in p and not osp.basename(p).startswith('_')
+)
 IDS = [osp.relpath(p, REPO) for p in CONFIGS]
 
 
@@ -54,13 +58,17 @@ def test_data_lives_below_data_or_the_env_root(path, monkeypatch, tmp_path):
     moved = list(_data_paths(_loaders(Config.fromfile(path))))
     assert [k for k, _ in moved] == [k for k, _ in pairs]
     for (key, before), (_, after) in zip(pairs, moved):
-        expected = root + before[len('data'):] if before.startswith('data/') else before
+        expected = root + before[len('data') :] if before.startswith('data/') else before
         assert after == expected, (key, before, after)
 
 
 def test_no_config_or_readme_points_outside_the_repository():
-    files = [p for p in glob.glob(osp.join(REPO, 'configs', '**', '*'), recursive=True)
-             + glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*')) if osp.isfile(p)]
+    files = [
+        p
+        for p in glob.glob(osp.join(REPO, 'configs', '**', '*'), recursive=True)
+        + glob.glob(osp.join(REPO, 'projects', '*', 'configs', '*'))
+        if osp.isfile(p)
+    ]
     assert len(files) > len(CONFIGS)
     for path in files:
         text = open(path, encoding='utf-8').read()

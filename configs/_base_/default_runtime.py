@@ -2,8 +2,9 @@
 _base_ = ['mmpretrain::_base_/default_runtime.py']
 
 default_scope = 'mcf_mm'
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine'], allow_failed_imports=False
+)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),

@@ -4,5 +4,8 @@
 _base_ = ['./vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py']
 
 pretrained = 'work_dirs/demo/mcf/epoch_30.pth'
-model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto',
-                                         branch='online', min_matched=0.9)))
+model = dict(
+    backbone=dict(
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online', min_matched=0.9)
+    )
+)

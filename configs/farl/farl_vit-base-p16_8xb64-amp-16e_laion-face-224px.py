@@ -11,18 +11,34 @@ model = dict(
     type='FaRL',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
     backbone=dict(  # CLIP ViT-B/16 settings: pre-norm, no patch bias, QuickGELU, LN eps 1e-5, learned pos-embed
-        type='FaceViT', arch='base', img_size=224, patch_size=16, final_norm=True, out_type='cls_token',
-        pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
-        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')), drop_path_rate=0.0),
-    text_encoder=dict(type='CLIPTextTransformer', vocab_size=49408, context_length=77, width=512, layers=12,
-                      heads=8, embed_dim=512),
+        type='FaceViT',
+        arch='base',
+        img_size=224,
+        patch_size=16,
+        final_norm=True,
+        out_type='cls_token',
+        pre_norm=True,
+        fixed_pos_embed=False,
+        norm_cfg=dict(type='LN', eps=1e-5),
+        patch_cfg=dict(bias=False),
+        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
+        drop_path_rate=0.0,
+    ),
+    text_encoder=dict(
+        type='CLIPTextTransformer', vocab_size=49408, context_length=77, width=512, layers=12, heads=8, embed_dim=512
+    ),
     embed_dim=512,
     itc_loss=dict(type='ImageTextContrastiveLoss', init_temperature=0.07, max_logit_scale=100.0),
     head=dict(type='FaRLMIMHead', embed_dims=768, vocab_size=8192, num_layers=2, num_heads=12),  # depth (paper?)
     target_generator=dict(  # DALL-E encoder weights as converted by OpenMMLab (BEiT/CAE), 112-px input
-        type='VisualTokenizer', encoder=dict(type='DALL-E'),
+        type='VisualTokenizer',
+        encoder=dict(type='DALL-E'),
         checkpoint='checkpoints/dalle_encoder.pth',  # download.openmmlab.com/mmselfsup/1.x/target_generator_ckpt/
-        input_size=112, pixel_map='dalle', data_mean=clip_mean, data_std=clip_std),
+        input_size=112,
+        pixel_map='dalle',
+        data_mean=clip_mean,
+        data_std=clip_std,
+    ),
     itc_weight=1.0,
     mim_weight=1.0,
 )
@@ -37,26 +53,39 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=['text_tokens'], meta_keys=['key', 'sample_idx']),
 ]
 train_dataloader = dict(
-    batch_size=64, num_workers=8, persistent_workers=True, pin_memory=True,
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline))
+    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline),
+)
 
 # (paper?) CLIP-style optimisation: AdamW (0.9, 0.98), eps 1e-6, wd 0.05 off for biases/norms/embeddings and
 # the temperature; lr 5e-4 for 512 images per step, 1 warm-up epoch, cosine to 0; mixed precision.
 optim_wrapper = dict(
-    type='AmpOptimWrapper', loss_scale='dynamic',
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
     optimizer=dict(type='AdamW', lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
-    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0,
-                       custom_keys={'logit_scale': dict(decay_mult=0.0), 'mask_token': dict(decay_mult=0.0),
-                                    'cls_token': dict(decay_mult=0.0), 'pos_embed': dict(decay_mult=0.0),
-                                    'positional_embedding': dict(decay_mult=0.0),
-                                    'token_embedding': dict(decay_mult=0.0)}),
-    clip_grad=dict(max_norm=3.0))
+    paramwise_cfg=dict(
+        bias_decay_mult=0.0,
+        norm_decay_mult=0.0,
+        flat_decay_mult=0.0,
+        custom_keys={
+            'logit_scale': dict(decay_mult=0.0),
+            'mask_token': dict(decay_mult=0.0),
+            'cls_token': dict(decay_mult=0.0),
+            'pos_embed': dict(decay_mult=0.0),
+            'positional_embedding': dict(decay_mult=0.0),
+            'token_embedding': dict(decay_mult=0.0),
+        },
+    ),
+    clip_grad=dict(max_norm=3.0),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True, begin=1, end=16,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True, begin=1, end=16, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=16)
 auto_scale_lr = dict(base_batch_size=512)

@@ -9,18 +9,33 @@ model = dict(
     type='FaRL',
     data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
     backbone=dict(
-        type='FaceViT', arch={{_base_.demo_arch}}, img_size=64, patch_size=8, final_norm=True, out_type='cls_token',
-        pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
-        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU'))),
-    text_encoder=dict(type='CLIPTextTransformer', vocab_size=49408, context_length=32, width=64, layers=2,
-                      heads=2, embed_dim=64),
+        type='FaceViT',
+        arch={{_base_.demo_arch}},
+        img_size=64,
+        patch_size=8,
+        final_norm=True,
+        out_type='cls_token',
+        pre_norm=True,
+        fixed_pos_embed=False,
+        norm_cfg=dict(type='LN', eps=1e-5),
+        patch_cfg=dict(bias=False),
+        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
+    ),
+    text_encoder=dict(
+        type='CLIPTextTransformer', vocab_size=49408, context_length=32, width=64, layers=2, heads=2, embed_dim=64
+    ),
     embed_dim=64,
     itc_loss=dict(type='ImageTextContrastiveLoss', init_temperature=0.07),
     head=dict(type='FaRLMIMHead', embed_dims=96, vocab_size=256, num_layers=1, num_heads=3),
     target_generator=dict(
-        type='VisualTokenizer', encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=256),
+        type='VisualTokenizer',
+        encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=256),
         checkpoint='work_dirs/demo/farl_tokenizer/kmeans256_p8_64px.pth',
-        input_size=64, pixel_map='unit', data_mean=clip_mean, data_std=clip_std),
+        input_size=64,
+        pixel_map='unit',
+        data_mean=clip_mean,
+        data_std=clip_std,
+    ),
 )
 
 data_root = 'work_dirs/demo/farl_shards/'
@@ -31,16 +46,20 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=['text_tokens'], meta_keys=['key', 'sample_idx']),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=0,
+    batch_size=32,
+    num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline))
+    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline),
+)
 
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.05),
-    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0,
-                       custom_keys={'logit_scale': dict(decay_mult=0.0)}))
+    paramwise_cfg=dict(
+        bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0, custom_keys={'logit_scale': dict(decay_mult=0.0)}
+    ),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=3, eta_min=0.0, by_epoch=True, begin=1, end=4, convert_to_iter_based=True),

@@ -12,8 +12,9 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 accumulative_counts = 8
-model = dict(ema_update='micro_step', accumulative_counts=accumulative_counts, symmetric=False,
-             head=dict(norm_dim='token'))
+model = dict(
+    ema_update='micro_step', accumulative_counts=accumulative_counts, symmetric=False, head=dict(norm_dim='token')
+)
 optim_wrapper = dict(accumulative_counts=accumulative_counts)
 train_dataloader = dict(batch_size=64)
 # Effective batch for mmengine's --auto-scale-lr: 8 GPUs x 64 x 8.

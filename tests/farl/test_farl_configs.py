@@ -1,4 +1,5 @@
 """The FaRL configs state the paper's numbers (CLIP ViT-B/16 towers, 40 % blockwise MIM, DALL-E tokens) and build."""
+
 import os.path as osp
 
 from mmengine.config import Config
@@ -27,6 +28,7 @@ def test_cpu_demo_builds(tmp_path):
 
     import mcf_mm.models  # noqa: F401
     from mcf_mm.registry import MODELS
+
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'farl', 'farl_vit-demo-p8_1xb32-4e_utkface-captions-64px.py'))
     path = str(tmp_path / 'tok.pth')
     torch.save({'state_dict': {'codebook': torch.rand(256, 192)}}, path)

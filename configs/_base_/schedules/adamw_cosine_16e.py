@@ -8,7 +8,6 @@ optim_wrapper = dict(
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True, begin=1, end=16,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True, begin=1, end=16, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=16)

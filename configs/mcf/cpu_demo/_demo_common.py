@@ -10,13 +10,14 @@ train_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='RepeatDataset', times=4,
-                 dataset=dict(type='SkimageFaceDataset', pipeline=train_pipeline)),
+    dataset=dict(type='RepeatDataset', times=4, dataset=dict(type='SkimageFaceDataset', pipeline=train_pipeline)),
 )
 # Shared schedule of both demo stages: AdamW, 1 warm-up epoch, cosine, 30 epochs on the CPU.
-optim_wrapper = dict(type='OptimWrapper',
-                     optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
-                     paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0))
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1.5e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0),
+)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=29, by_epoch=True, begin=1, end=30, convert_to_iter_based=True),

@@ -5,16 +5,58 @@ _base_ = ['./vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7att
 
 pretrained = 'checkpoints/FaRL-Base-Patch16-LAIONFace20M-ep16.pth'
 attributes = [
-    '5_o_Clock_Shadow', 'Arched_Eyebrows', 'Attractive', 'Bags_Under_Eyes', 'Bald', 'Bangs', 'Big_Lips',
-    'Big_Nose', 'Black_Hair', 'Blond_Hair', 'Blurry', 'Brown_Hair', 'Bushy_Eyebrows', 'Chubby', 'Double_Chin',
-    'Eyeglasses', 'Goatee', 'Gray_Hair', 'Heavy_Makeup', 'High_Cheekbones', 'Male', 'Mouth_Slightly_Open',
-    'Mustache', 'Narrow_Eyes', 'No_Beard', 'Oval_Face', 'Pale_Skin', 'Pointy_Nose', 'Receding_Hairline',
-    'Rosy_Cheeks', 'Sideburns', 'Smiling', 'Straight_Hair', 'Wavy_Hair', 'Wearing_Earrings', 'Wearing_Hat',
-    'Wearing_Lipstick', 'Wearing_Necklace', 'Wearing_Necktie', 'Young']
+    '5_o_Clock_Shadow',
+    'Arched_Eyebrows',
+    'Attractive',
+    'Bags_Under_Eyes',
+    'Bald',
+    'Bangs',
+    'Big_Lips',
+    'Big_Nose',
+    'Black_Hair',
+    'Blond_Hair',
+    'Blurry',
+    'Brown_Hair',
+    'Bushy_Eyebrows',
+    'Chubby',
+    'Double_Chin',
+    'Eyeglasses',
+    'Goatee',
+    'Gray_Hair',
+    'Heavy_Makeup',
+    'High_Cheekbones',
+    'Male',
+    'Mouth_Slightly_Open',
+    'Mustache',
+    'Narrow_Eyes',
+    'No_Beard',
+    'Oval_Face',
+    'Pale_Skin',
+    'Pointy_Nose',
+    'Receding_Hairline',
+    'Rosy_Cheeks',
+    'Sideburns',
+    'Smiling',
+    'Straight_Hair',
+    'Wavy_Hair',
+    'Wearing_Earrings',
+    'Wearing_Hat',
+    'Wearing_Lipstick',
+    'Wearing_Necklace',
+    'Wearing_Necktie',
+    'Young',
+]
 model = dict(
-    backbone=dict(arch='base', img_size=224, patch_size=16, out_indices=(5, 7, 9, 11), drop_path_rate=0.1,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
-    head=dict(num_classes=40, in_channels=768, num_layers=4))
+    backbone=dict(
+        arch='base',
+        img_size=224,
+        patch_size=16,
+        out_indices=(5, 7, 9, 11),
+        drop_path_rate=0.1,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained),
+    ),
+    head=dict(num_classes=40, in_channels=768, num_layers=4),
+)
 
 img_dir = '{{$MCF_MM_DATA:data}}/celeba/img_align_celeba'  # aligned 178x218 crops
 # made by projects/facer_attribute_head/tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
@@ -31,20 +73,33 @@ test_pipeline = [
     dict(type='Resize', scale=(_size, _size), interpolation='bicubic', backend='cv2'),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(batch_size=32, num_workers=8,
-                        dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json',
-                                     pipeline=train_pipeline))
-val_dataloader = dict(batch_size=64, num_workers=8,
-                      dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json',
-                                   pipeline=test_pipeline))
-test_dataloader = dict(batch_size=64, num_workers=8,
-                       dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'test.json',
-                                    data_prefix=dict(img_path=img_dir), pipeline=test_pipeline))
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json', pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json', pipeline=test_pipeline),
+)
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    dataset=dict(
+        type='MultiLabelDataset',
+        data_root='',
+        ann_file=ann_root + 'test.json',
+        data_prefix=dict(img_path=img_dir),
+        pipeline=test_pipeline,
+    ),
+)
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=49, by_epoch=True, begin=1, end=50, convert_to_iter_based=True)]
+    dict(type='CosineAnnealingLR', T_max=49, by_epoch=True, begin=1, end=50, convert_to_iter_based=True),
+]
 train_cfg = dict(max_epochs=50, val_interval=5)
 default_hooks = dict(logger=dict(interval=100), checkpoint=dict(interval=5, max_keep_ckpts=2))

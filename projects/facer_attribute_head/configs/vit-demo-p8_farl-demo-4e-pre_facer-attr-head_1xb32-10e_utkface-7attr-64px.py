@@ -3,8 +3,10 @@
 # labels, 64 px. Set `model.backbone.init_cfg=None` to train from scratch. Run from the repository root.
 # Images: data/utkface (a link to the UTKFace folder), or $MCF_MM_DATA/utkface.
 _base_ = ['../../../configs/_base_/default_runtime.py', '../../../configs/_base_/models/vit-demo.py']
-custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.engine', 'projects.facer_attribute_head.facer_attr'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.engine', 'projects.facer_attribute_head.facer_attr'],
+    allow_failed_imports=False,
+)
 
 pretrained = 'work_dirs/demo/farl/epoch_4.pth'
 attributes = ['female', 'child', 'elderly', 'white', 'black', 'asian', 'indian']
@@ -14,11 +16,21 @@ model = dict(
     type='ImageClassifier',
     data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
     backbone=dict(
-        type='FaceViT', arch={{_base_.demo_arch}},
-        img_size=64, patch_size=8, out_type='raw', out_indices=(1, 3), final_norm=False, drop_path_rate=0.1,
-        pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5), patch_cfg=dict(bias=False),
+        type='FaceViT',
+        arch={{_base_.demo_arch}},
+        img_size=64,
+        patch_size=8,
+        out_type='raw',
+        out_indices=(1, 3),
+        final_norm=False,
+        drop_path_rate=0.1,
+        pre_norm=True,
+        fixed_pos_embed=False,
+        norm_cfg=dict(type='LN', eps=1e-5),
+        patch_cfg=dict(bias=False),
         layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained),
+    ),
     neck=None,
     head=dict(type='FacerAttributeHead', num_classes=len(attributes), in_channels=96, num_layers=2, dropout=0.1),
 )
@@ -37,15 +49,31 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_size=32,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'train.json',
-                 data_prefix=dict(img_path=img_dir), pipeline=train_pipeline))
+    dataset=dict(
+        type='MultiLabelDataset',
+        data_root='',
+        ann_file=ann_root + 'train.json',
+        data_prefix=dict(img_path=img_dir),
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
-    batch_size=64, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+    batch_size=64,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(type='MultiLabelDataset', data_root='', ann_file=ann_root + 'val.json',
-                 data_prefix=dict(img_path=img_dir), pipeline=test_pipeline))
+    dataset=dict(
+        type='MultiLabelDataset',
+        data_root='',
+        ann_file=ann_root + 'val.json',
+        data_prefix=dict(img_path=img_dir),
+        pipeline=test_pipeline,
+    ),
+)
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
@@ -53,8 +81,10 @@ test_evaluator = val_evaluator
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0,
-                       custom_keys={'backbone': dict(lr_mult=0.3)}))
+    paramwise_cfg=dict(
+        bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0, custom_keys={'backbone': dict(lr_mult=0.3)}
+    ),
+)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=10, by_epoch=True, convert_to_iter_based=True)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=10, val_interval=5)
 val_cfg = dict()

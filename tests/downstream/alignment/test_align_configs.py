@@ -1,5 +1,6 @@
 """Every face-alignment config builds in mmpose's scope and trains one step (then validates) through
 mmengine's Runner with a tiny backbone, on fixtures in the dataset's original format."""
+
 import glob
 import math
 import os.path as osp
@@ -22,12 +23,21 @@ def _cfg(name: str) -> str:
 
 
 CASES = {
-    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py':
-        ('aflw_root', 'NME_box', ['frontal/NME_box', 'AUC_box@0.07']),
-    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py':
-        ('w300_root', 'NME_inter_ocular', ['common/NME_inter_ocular', 'challenging/NME_inter_pupil']),
-    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py':
-        ('wflw_root', 'NME_inter_ocular', [f'{a}/AUC_inter_ocular@0.1' for a in WFLW_ATTRIBUTES]),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py': (
+        'aflw_root',
+        'NME_box',
+        ['frontal/NME_box', 'AUC_box@0.07'],
+    ),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py': (
+        'w300_root',
+        'NME_inter_ocular',
+        ['common/NME_inter_ocular', 'challenging/NME_inter_pupil'],
+    ),
+    'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py': (
+        'wflw_root',
+        'NME_inter_ocular',
+        [f'{a}/AUC_inter_ocular@0.1' for a in WFLW_ATTRIBUTES],
+    ),
     'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py': ('helen_root', 'NME_inter_ocular', ['FR_inter_ocular@0.1']),
 }
 
@@ -95,14 +105,32 @@ def test_pretrained_helen_config_points_at_the_demo_checkpoint():
     assert cfg.model.backbone.arch == dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=384)
 
 
-@pytest.mark.parametrize('name,epochs,face_scale,k,norms', [
-    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py', 150, 1.0, 19,
-     dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10))),
-    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py', 250, 0.8, 68,
-     dict(inter_ocular=(36, 45), inter_pupil=([36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47]))),
-    ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py', 150, 0.8, 98,
-     dict(inter_ocular=(60, 72), inter_pupil=(96, 97))),
-])
+@pytest.mark.parametrize(
+    'name,epochs,face_scale,k,norms',
+    [
+        (
+            'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py',
+            150,
+            1.0,
+            19,
+            dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10)),
+        ),
+        (
+            'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py',
+            250,
+            0.8,
+            68,
+            dict(inter_ocular=(36, 45), inter_pupil=([36, 37, 38, 39, 40, 41], [42, 43, 44, 45, 46, 47])),
+        ),
+        (
+            'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py',
+            150,
+            0.8,
+            98,
+            dict(inter_ocular=(60, 72), inter_pupil=(96, 97)),
+        ),
+    ],
+)
 def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, norms):
     cfg = Config.fromfile(_cfg(name))
     m = cfg.model
@@ -110,13 +138,23 @@ def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, n
     assert m.backbone.out_indices == (3, 5, 7, 11) and m.backbone.final_norm is False
     assert m.neck.embed_dim == 768 and tuple(m.neck.rescales) == (4, 2, 1, 0.5)
     assert (m.head.channels, tuple(m.head.pool_scales), m.head.dropout_ratio, m.head.num_keypoints) == (
-        768, (1, 2, 3, 6), 0.1, k)
+        768,
+        (1, 2, 3, 6),
+        0.1,
+        k,
+    )
     c = m.head.decoder
     assert (c.input_size, c.heatmap_size, c.sigma, c.radius) == (512, 128, 1.25, 5.0)
     assert m.head.heatmap_loss.loss_weight == m.head.point_loss.loss_weight == 1.0
     crop = cfg.train_dataloader.dataset.pipeline[1]
     assert (crop.type, crop.input_size, crop.face_scale, crop.rotate, crop.shift, crop.scale) == (
-        'FaceBoxCrop', 512, face_scale, 10, 0.05, 0.1)
+        'FaceBoxCrop',
+        512,
+        face_scale,
+        10,
+        0.05,
+        0.1,
+    )
     assert cfg.test_dataloader.dataset.pipeline[1].face_scale == face_scale
     assert 'RandomFlip' not in [t.type for t in cfg.train_dataloader.dataset.pipeline]
     opt = cfg.optim_wrapper.optimizer
@@ -127,5 +165,6 @@ def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, n
     assert ema.type == 'EMAHook' and ema.momentum == pytest.approx(1 - 0.999)
     assert cfg.train_cfg.max_epochs == epochs and cfg.train_dataloader.batch_size == 5
     assert cfg.default_hooks.checkpoint.rule == 'less'
-    assert {n: (v if isinstance(v, str) else tuple(v)) for n, v in cfg.val_evaluator.normalizers.items()} == \
-        {n: (v if isinstance(v, str) else tuple(v)) for n, v in norms.items()}
+    assert {n: (v if isinstance(v, str) else tuple(v)) for n, v in cfg.val_evaluator.normalizers.items()} == {
+        n: (v if isinstance(v, str) else tuple(v)) for n, v in norms.items()
+    }

@@ -1,5 +1,6 @@
 """Every face parsing config builds in mmseg's scope and trains one step with a tiny backbone; mmseg's runner
 runs them end to end through tools/train.py and tools/test.py on fixture data in the release layouts."""
+
 import glob
 import importlib.util
 import json
@@ -53,7 +54,8 @@ def test_every_config_is_covered():
 @pytest.fixture(scope='module')
 def painted_celebamask(celebamask_root):
     spec = importlib.util.spec_from_file_location(
-        'celebamask_conv', osp.join(ROOT, 'tools', 'dataset_converters', 'celebamask_hq.py'))
+        'celebamask_conv', osp.join(ROOT, 'tools', 'dataset_converters', 'celebamask_hq.py')
+    )
     conv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conv)
     conv.convert(celebamask_root, size=32)
@@ -78,9 +80,14 @@ def test_variant_configs_build_in_mmseg_scope(fasseg_root):
     assert len(ds) == 2 and all(osp.join('V3', 'Test_RGB') in ds.get_data_info(i)['img_path'] for i in range(2))
 
 
-@pytest.mark.parametrize('name', ['vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py',
-                                  'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_celebamask-hq-512px.py',
-                                  'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py',
+        'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_celebamask-hq-512px.py',
+        'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
+    ],
+)
 def test_config_builds_in_mmseg_scope_and_trains_one_step(name, request, painted_celebamask):
     fixture, num_classes = CONFIGS[name]
     cfg = Config.fromfile(osp.join(CFG_DIR, name))
@@ -124,28 +131,36 @@ def _run_tool(script: str, argv):
         sys.argv = old
 
 
-@pytest.mark.parametrize('name', ['vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
-                                  'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py'])
+@pytest.mark.parametrize(
+    'name',
+    ['vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py', 'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py'],
+)
 def test_runner_trains_and_tests_through_the_tools(name, request, tmp_path):
     fixture, num_classes = CONFIGS[name]
     data_root = request.getfixturevalue(fixture)
     cfg_path = tmp_path / 'tiny.py'
     cfg_path.write_text(
-        f"_base_ = [{osp.join(CFG_DIR, name)!r}]\n"
-        f"model = dict(backbone=dict(arch=dict(_delete_=True, **{TINY_ARCH!r}), out_indices=(0, 1, 2, 3),\n"
-        + ("                           img_size=224, resize_input=224,\n" if 'lapa' in name else '') +
-        "                           init_cfg=None),\n"
-        "             neck=dict(embed_dim=32), decode_head=dict(in_channels=[32] * 4, channels=16))\n"
-        "train_cfg = dict(max_epochs=1, val_interval=1)\n"
+        f'_base_ = [{osp.join(CFG_DIR, name)!r}]\n'
+        f'model = dict(backbone=dict(arch=dict(_delete_=True, **{TINY_ARCH!r}), out_indices=(0, 1, 2, 3),\n'
+        + ('                           img_size=224, resize_input=224,\n' if 'lapa' in name else '')
+        + '                           init_cfg=None),\n'
+        '             neck=dict(embed_dim=32), decode_head=dict(in_channels=[32] * 4, channels=16))\n'
+        'train_cfg = dict(max_epochs=1, val_interval=1)\n'
         "param_scheduler = [dict(type='MultiStepLR', by_epoch=True, begin=0, end=1, milestones=[1])]\n"
-        "default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))\n"
-        + ''.join(f"{k} = dict(batch_size={2 if k.startswith('train') else 1}, num_workers=0, "
-                  f"persistent_workers=False, dataset=dict(data_root={data_root!r}))\n"
-                  for k in ('val_dataloader', 'test_dataloader'))
-        + (f"train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, "
-           f"dataset=dict(times=1, dataset=dict(data_root={data_root!r})))\n" if 'fasseg' in name else
-           f"train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, "
-           f"dataset=dict(data_root={data_root!r}))\n"))
+        'default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))\n'
+        + ''.join(
+            f'{k} = dict(batch_size={2 if k.startswith("train") else 1}, num_workers=0, '
+            f'persistent_workers=False, dataset=dict(data_root={data_root!r}))\n'
+            for k in ('val_dataloader', 'test_dataloader')
+        )
+        + (
+            f'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, '
+            f'dataset=dict(times=1, dataset=dict(data_root={data_root!r})))\n'
+            if 'fasseg' in name
+            else f'train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False, '
+            f'dataset=dict(data_root={data_root!r}))\n'
+        )
+    )
     work = tmp_path / 'work'
     _run_tool(osp.join(ROOT, 'tools', 'train.py'), [str(cfg_path), '--work-dir', str(work)])
     ckpt = work / 'epoch_1.pth'
@@ -153,8 +168,9 @@ def test_runner_trains_and_tests_through_the_tools(name, request, tmp_path):
     state = torch.load(ckpt, map_location='cpu', weights_only=False)
     assert 'ema_state_dict' in state  # EMA weights are what the checkpoint's state_dict holds
     out = tmp_path / 'metrics.json'
-    _run_tool(osp.join(ROOT, 'tools', 'test.py'), [str(cfg_path), str(ckpt), '--work-dir', str(work),
-                                                   '--out', str(out)])
+    _run_tool(
+        osp.join(ROOT, 'tools', 'test.py'), [str(cfg_path), str(ckpt), '--work-dir', str(work), '--out', str(out)]
+    )
     metrics = json.loads(out.read_text())
     per_class = [v for k, v in metrics.items() if k.startswith('F1.')]
     assert len(per_class) == num_classes

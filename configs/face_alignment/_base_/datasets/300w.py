@@ -4,15 +4,29 @@
 _base_ = ['./face_landmarks.py']
 data_root = '{{$MCF_MM_DATA:data}}/300w/'
 dataset_type = 'Face300WCSVDataset'
-train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_300w_train.csv',
-                                     data_prefix=dict(img='images/')))
-val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_300w_valid.csv',
-                                   subset_files=dict(common='face_landmarks_300w_valid_common.csv',
-                                                     challenging='face_landmarks_300w_valid_challenge.csv'),
-                                   data_prefix=dict(img='images/')))
+train_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='face_landmarks_300w_train.csv',
+        data_prefix=dict(img='images/'),
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='face_landmarks_300w_valid.csv',
+        subset_files=dict(
+            common='face_landmarks_300w_valid_common.csv', challenging='face_landmarks_300w_valid_challenge.csv'
+        ),
+        data_prefix=dict(img='images/'),
+    )
+)
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='FaceAlignmentMetric',
     normalizers=dict(inter_ocular=(36, 45), inter_pupil=(list(range(36, 42)), list(range(42, 48)))),
-    subsets=('common', 'challenging'))
+    subsets=('common', 'challenging'),
+)
 test_evaluator = val_evaluator

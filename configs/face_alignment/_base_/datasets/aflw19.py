@@ -8,12 +8,31 @@ face_scale = 1.0
 pipeline_changes = dict(FaceBoxCrop=dict(face_scale=face_scale))
 train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.train_pipeline]
 test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
-train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='AFLWinfo_release.mat',
-                                     split='train', data_prefix=dict(img='data/flickr/'), pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='AFLWinfo_release.mat',
-                                   split='test', data_prefix=dict(img='data/flickr/'), pipeline=test_pipeline))
+train_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='AFLWinfo_release.mat',
+        split='train',
+        data_prefix=dict(img='data/flickr/'),
+        pipeline=train_pipeline,
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='AFLWinfo_release.mat',
+        split='test',
+        data_prefix=dict(img='data/flickr/'),
+        pipeline=test_pipeline,
+    )
+)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='FaceAlignmentMetric',
-                     normalizers=dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10)),
-                     ced=[('box', 0.07)], subsets=('frontal', ))
+val_evaluator = dict(
+    type='FaceAlignmentMetric',
+    normalizers=dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10)),
+    ced=[('box', 0.07)],
+    subsets=('frontal',),
+)
 test_evaluator = val_evaluator

@@ -7,8 +7,19 @@
 input_size = 512
 face_scale = 0.8
 codec = dict(type='FaRLHeatmapCodec', input_size=input_size, heatmap_size=128, sigma=1.25, radius=5.0)
-meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-             'input_scale', 'crop_matrix', 'subsets', 'dataset_name')
+meta_keys = (
+    'id',
+    'img_id',
+    'img_path',
+    'ori_shape',
+    'img_shape',
+    'input_size',
+    'input_center',
+    'input_scale',
+    'crop_matrix',
+    'subsets',
+    'dataset_name',
+)
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='FaceBoxCrop', input_size=input_size, face_scale=face_scale, rotate=10, shift=0.05, scale=0.1),
@@ -27,11 +38,19 @@ test_pipeline = [
 ]
 # 5 images per GPU (x 8 GPUs in the protocol).
 train_dataloader = dict(
-    batch_size=5, num_workers=4, persistent_workers=True, drop_last=True,
+    batch_size=5,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(pipeline=train_pipeline))
+    dataset=dict(pipeline=train_pipeline),
+)
 val_dataloader = dict(
-    batch_size=5, num_workers=4, persistent_workers=True, drop_last=False,
+    batch_size=5,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(test_mode=True, pipeline=test_pipeline))
+    dataset=dict(test_mode=True, pipeline=test_pipeline),
+)
 test_dataloader = val_dataloader

@@ -8,17 +8,41 @@ dataset_type = 'Helen29MatDataset'
 input_size = 64
 face_scale = 0.7
 codec = dict(type='FaRLHeatmapCodec', input_size=input_size, heatmap_size=64, sigma=1.25, radius=5.0)
-pipeline_changes = dict(FaceBoxCrop=dict(input_size=input_size, face_scale=face_scale), RandomBlur=dict(max_sigma=1.0),
-                        GenerateTarget=dict(encoder=codec))
+pipeline_changes = dict(
+    FaceBoxCrop=dict(input_size=input_size, face_scale=face_scale),
+    RandomBlur=dict(max_sigma=1.0),
+    GenerateTarget=dict(encoder=codec),
+)
 train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.train_pipeline]
 test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
-train_dataloader = dict(batch_size=8, num_workers=1,
-                        dataset=dict(type=dataset_type, data_root=data_root, ann_file='data/helen.mat', split='train',
-                                     data_prefix=dict(img='data/img/'), pipeline=train_pipeline))
-val_dataloader = dict(batch_size=8, num_workers=1,
-                      dataset=dict(type=dataset_type, data_root=data_root, ann_file='data/helen.mat', split='test',
-                                   data_prefix=dict(img='data/img/'), pipeline=test_pipeline))
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='data/helen.mat',
+        split='train',
+        data_prefix=dict(img='data/img/'),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=1,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='data/helen.mat',
+        split='test',
+        data_prefix=dict(img='data/img/'),
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='FaceAlignmentMetric', normalizers=dict(inter_ocular=(8, 9), inter_pupil=(16, 17)),
-                     ced=[('inter_ocular', 0.10)])
+val_evaluator = dict(
+    type='FaceAlignmentMetric',
+    normalizers=dict(inter_ocular=(8, 9), inter_pupil=(16, 17)),
+    ced=[('inter_ocular', 0.10)],
+)
 test_evaluator = val_evaluator

@@ -5,12 +5,28 @@ _base_ = ['./face_landmarks.py']
 data_root = '{{$MCF_MM_DATA:data}}/wflw/'
 dataset_type = 'WFLWCSVDataset'
 attributes = ('largepose', 'expression', 'illumination', 'makeup', 'occlusion', 'blur')
-train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_wflw_train.csv',
-                                     data_prefix=dict(img='images/')))
-val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, ann_file='face_landmarks_wflw_test.csv',
-                                   subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attributes},
-                                   data_prefix=dict(img='images/')))
+train_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='face_landmarks_wflw_train.csv',
+        data_prefix=dict(img='images/'),
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='face_landmarks_wflw_test.csv',
+        subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attributes},
+        data_prefix=dict(img='images/'),
+    )
+)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='FaceAlignmentMetric', normalizers=dict(inter_ocular=(60, 72), inter_pupil=(96, 97)),
-                     ced=[('inter_ocular', 0.10)], subsets=attributes)
+val_evaluator = dict(
+    type='FaceAlignmentMetric',
+    normalizers=dict(inter_ocular=(60, 72), inter_pupil=(96, 97)),
+    ced=[('inter_ocular', 0.10)],
+    subsets=attributes,
+)
 test_evaluator = val_evaluator

@@ -8,16 +8,32 @@ pretrained = 'checkpoints/mcf_vit-base-p16_laion-face-16e.pth'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='FaceLandmarkEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    data_preprocessor=dict(
+        type='PoseDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True
+    ),
     backbone=dict(
-        _scope_='mcf_mm', type='FaceViT', arch='base', img_size=448, patch_size=16, resize_input=448,
-        out_indices=(3, 5, 7, 11), out_type='featmap', final_norm=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online',
-                      min_matched=0.9)),
+        _scope_='mcf_mm',
+        type='FaceViT',
+        arch='base',
+        img_size=448,
+        patch_size=16,
+        resize_input=448,
+        out_indices=(3, 5, 7, 11),
+        out_type='featmap',
+        final_norm=False,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online', min_matched=0.9),
+    ),
     neck=dict(type='FacePyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5), norm_cfg=norm_cfg),
-    head=dict(type='UPerHeatmapHead', in_channels=768, num_keypoints=19, channels=768,
-              pool_scales=(1, 2, 3, 6), dropout_ratio=0.1, norm_cfg=norm_cfg,
-              heatmap_loss=dict(type='UpsampledHeatmapBCELoss', loss_weight=1.0),
-              point_loss=dict(type='MeanPointDistanceLoss', loss_weight=1.0)),
-    test_cfg=dict(flip_test=False))
+    head=dict(
+        type='UPerHeatmapHead',
+        in_channels=768,
+        num_keypoints=19,
+        channels=768,
+        pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.1,
+        norm_cfg=norm_cfg,
+        heatmap_loss=dict(type='UpsampledHeatmapBCELoss', loss_weight=1.0),
+        point_loss=dict(type='MeanPointDistanceLoss', loss_weight=1.0),
+    ),
+    test_cfg=dict(flip_test=False),
+)

@@ -7,10 +7,12 @@ _base_ = ['./face_parsing.py']
 dataset_type = 'CelebAMaskHQDataset'
 data_root = '{{$MCF_MM_DATA:data}}/CelebAMask-HQ'
 load_and_resize = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='ResizeImageToLabel')]
-train_pipeline = load_and_resize + [t for t in _base_.train_pipeline if t.type not in ('LoadImageFromFile',
-                                                                                      'LoadAnnotations')]
-test_pipeline = load_and_resize + [t for t in _base_.test_pipeline if t.type not in ('LoadImageFromFile',
-                                                                                    'LoadAnnotations')]
+train_pipeline = load_and_resize + [
+    t for t in _base_.train_pipeline if t.type not in ('LoadImageFromFile', 'LoadAnnotations')
+]
+test_pipeline = load_and_resize + [
+    t for t in _base_.test_pipeline if t.type not in ('LoadImageFromFile', 'LoadAnnotations')
+]
 train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, pipeline=test_pipeline))

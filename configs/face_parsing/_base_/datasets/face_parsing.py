@@ -27,16 +27,26 @@ test_pipeline = [
     dict(type='PackFaceSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=5, num_workers=4, persistent_workers=True, drop_last=True,  # BN in UPerHead's 1x1 pool needs >1
+    batch_size=5,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=True,  # BN in UPerHead's 1x1 pool needs >1
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(split='train', pipeline=train_pipeline))
+    dataset=dict(split='train', pipeline=train_pipeline),
+)
 val_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='val', test_mode=True, pipeline=test_pipeline))
+    dataset=dict(split='val', test_mode=True, pipeline=test_pipeline),
+)
 test_dataloader = dict(
-    batch_size=1, num_workers=2, persistent_workers=True,
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='test', test_mode=True, pipeline=test_pipeline))
+    dataset=dict(split='test', test_mode=True, pipeline=test_pipeline),
+)
 val_evaluator = dict(type='FaceF1Metric', background_index=0)
 test_evaluator = val_evaluator

@@ -10,11 +10,19 @@ train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.tr
 test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
 # Each epoch = 5 passes over the 20 training images (25 iterations of 4).
 train_dataloader = dict(
-    batch_size=4, num_workers=1,
-    dataset=dict(_delete_=True, type='RepeatDataset', times=5,
-                 dataset=dict(type=dataset_type, data_root=data_root, version='V2', split='train',
-                              pipeline=train_pipeline)))
-test_dataloader = dict(num_workers=1, dataset=dict(type=dataset_type, data_root=data_root, version='V2',
-                                                   pipeline=test_pipeline))
-val_dataloader = dict(num_workers=1, dataset=dict(type=dataset_type, data_root=data_root, version='V2',
-                                                  split='test', pipeline=test_pipeline))
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(
+        _delete_=True,
+        type='RepeatDataset',
+        times=5,
+        dataset=dict(type=dataset_type, data_root=data_root, version='V2', split='train', pipeline=train_pipeline),
+    ),
+)
+test_dataloader = dict(
+    num_workers=1, dataset=dict(type=dataset_type, data_root=data_root, version='V2', pipeline=test_pipeline)
+)
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(type=dataset_type, data_root=data_root, version='V2', split='test', pipeline=test_pipeline),
+)

@@ -5,8 +5,10 @@ _base_ = ['./face_parsing.py']
 dataset_type = 'LaPaDataset'
 data_root = '{{$MCF_MM_DATA:data}}/LaPa'
 warp_factor = 0.8
-pipeline_changes = dict(FaceAlign=dict(source='landmarks', landmark_indices=(104, 105, 54, 84, 90)),
-                        RoITanhWarp=dict(warp_factor=warp_factor))
+pipeline_changes = dict(
+    FaceAlign=dict(source='landmarks', landmark_indices=(104, 105, 54, 84, 90)),
+    RoITanhWarp=dict(warp_factor=warp_factor),
+)
 train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.train_pipeline]
 test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
 train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline))

@@ -3,7 +3,8 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-5),
-    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}),
+)
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, begin=0, end=300, milestones=[200], gamma=0.1)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=10)
 val_cfg = dict(type='ValLoop')
