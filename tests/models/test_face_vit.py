@@ -73,9 +73,10 @@ def test_masking_is_mmpretrains_mae_masking():
 
 def test_mask_ratio_that_leaves_no_patch_fails_at_build():
     # 64 patches (64 px / 8): int(64 * 0.01) = 0 visible patches
-    with pytest.raises(ValueError, match=r'keeps int\(64 \* \(1 - 0.99\)\) = 0 of 64 patches.*Lower `mask_ratio`'):
+    msg = r'keeps int\(64 \* \(1 - 0.99\)\) = 0 of 64 patches.*`mask_ratio` to at most 0.984375'
+    with pytest.raises(ValueError, match=msg):
         FaceViT(arch=ARCH, img_size=64, patch_size=8, mask_ratio=0.99)
-    FaceViT(arch=ARCH, img_size=64, patch_size=8, mask_ratio=0.98)  # int(64 * 0.02) = 1 patch: allowed
+    FaceViT(arch=ARCH, img_size=64, patch_size=8, mask_ratio=0.984375)  # 64 * (1 - r) = 1 patch: allowed
     m = tiny()  # 16 patches; an explicit ratio at call time is checked the same way
     with pytest.raises(ValueError, match='keeps int'):
         m.forward_masked(torch.randn(1, 3, 32, 32), mask_ratio=0.95)

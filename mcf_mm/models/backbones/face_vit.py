@@ -33,8 +33,8 @@ def check_visible_patches(mask_ratio: float, num_patches: int) -> int:
     keep = int(num_patches * (1 - mask_ratio))
     if keep < 1:
         raise ValueError(f'mask_ratio={mask_ratio} keeps int({num_patches} * (1 - {mask_ratio})) = {keep} of '
-                         f'{num_patches} patches visible: the encoder would see no patch. Lower `mask_ratio` '
-                         f'below {1 - 1 / num_patches:.4f}, or use more patches (a larger image or smaller patch).')
+                         f'{num_patches} patches visible: the encoder would see no patch. Set `mask_ratio` to at most '
+                         f'{1 - 1 / num_patches:.6g}, or use more patches (a larger image or a smaller patch).')
     return keep
 
 
