@@ -4,6 +4,7 @@ Example:
     python tools/infer_landmarks.py CONFIG CKPT face.jpg --box 10 20 200 230 --out-dir out/
 writes out/face.json (keypoints in original-image pixels, scores, box) and out/face.png (points drawn).
 """
+
 import argparse
 import os
 import os.path as osp
@@ -18,8 +19,13 @@ def main() -> None:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('image')
-    parser.add_argument('--box', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'),
-                        help='face box in pixels; default: the whole image')
+    parser.add_argument(
+        '--box',
+        type=float,
+        nargs=4,
+        metavar=('X1', 'Y1', 'X2', 'Y2'),
+        help='face box in pixels; default: the whole image',
+    )
     parser.add_argument('--out-dir', default='.', help='folder for <name>.json and <name>.png')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()

@@ -3,6 +3,7 @@
     python tools/infer_parsing.py CONFIG CHECKPOINT face1.jpg [face2.jpg ...] --out-dir out/ \
         [--landmarks face1_landmarks.txt ...]   # LaPa-style txt (count line, then x y) or 5 'x y' lines
 """
+
 import argparse
 import os.path as osp
 import sys

@@ -3,6 +3,7 @@
 Import the submodule you need; each pulls in its own OpenMMLab stack. Trained checkpoints are read without
 running code from them and must hold the config's model (:func:`mcf_mm.checkpoint.load_model_weights`).
 """
+
 import os.path as osp
 from typing import Optional
 
@@ -11,6 +12,7 @@ def load_inference_config(config: str, checkpoint: Optional[str] = None, cfg_opt
     """Read a downstream config for inference: check the files exist, apply overrides, and drop the backbone's
     pre-training ``init_cfg`` (the trained checkpoint holds all weights)."""
     from mmengine.config import Config
+
     if not osp.isfile(config):
         raise FileNotFoundError(f'config not found: {config}')
     if checkpoint is not None and not osp.isfile(checkpoint):

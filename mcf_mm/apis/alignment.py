@@ -1,9 +1,10 @@
 """Face landmark inference in three lines::
 
-    model = init_landmark_model('configs/face_alignment/<config>.py', 'epoch_150.pth', device='cpu')
-    result = detect_landmarks(model, 'face.jpg', box=None)          # box [x1, y1, x2, y2] or whole image
-    save_landmarks(result, 'face.jpg', 'face_landmarks.json', 'face_landmarks.png')
+model = init_landmark_model('configs/face_alignment/<config>.py', 'epoch_150.pth', device='cpu')
+result = detect_landmarks(model, 'face.jpg', box=None)          # box [x1, y1, x2, y2] or whole image
+save_landmarks(result, 'face.jpg', 'face_landmarks.json', 'face_landmarks.png')
 """
+
 import json
 import os.path as osp
 from typing import Optional, Sequence, Union
@@ -17,8 +18,9 @@ from mcf_mm.apis import load_inference_config
 from mcf_mm.checkpoint import load_model_weights
 
 
-def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
-                        cfg_options: Optional[dict] = None) -> nn.Module:
+def init_landmark_model(
+    config: str, checkpoint: Optional[str] = None, device: str = 'cpu', cfg_options: Optional[dict] = None
+) -> nn.Module:
     """Build the estimator of an mcf_mm face-alignment config and load a trained checkpoint (EMA weights).
 
     The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights. It is read safely
@@ -27,16 +29,17 @@ def init_landmark_model(config: str, checkpoint: Optional[str] = None, device: s
     """
     from mmengine.logging import MMLogger
     from mmpose.apis import init_model
+
     cfg = load_inference_config(config, checkpoint, cfg_options)
     model = init_model(cfg, None, device='cpu')
     if checkpoint is not None:
-        load_model_weights(model, checkpoint, 'a face-alignment model of this config',
-                           logger=MMLogger.get_current_instance())
+        load_model_weights(
+            model, checkpoint, 'a face-alignment model of this config', logger=MMLogger.get_current_instance()
+        )
     return model.to(device)
 
 
-def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray],
-                     box: Optional[Sequence[float]] = None) -> dict:
+def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray], box: Optional[Sequence[float]] = None) -> dict:
     """Landmarks of one face in original-image pixels.
 
     Args:
@@ -47,14 +50,17 @@ def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray],
         dict(keypoints=[[x, y], ...] (K), scores=[...] (K), box=[x1, y1, x2, y2]).
     """
     from mmpose.apis import inference_topdown
+
     if isinstance(image, str) and not osp.isfile(image):
         raise FileNotFoundError(f'image not found: {image}')
     boxes = None if box is None else np.asarray(box, dtype=np.float32).reshape(1, 4)
     sample = inference_topdown(model, image, boxes, bbox_format='xyxy')[0]
     pred = sample.pred_instances
-    return dict(keypoints=np.asarray(pred.keypoints)[0].tolist(),
-                scores=np.asarray(pred.keypoint_scores)[0].tolist(),
-                box=np.asarray(pred.bboxes).reshape(-1)[:4].tolist())
+    return dict(
+        keypoints=np.asarray(pred.keypoints)[0].tolist(),
+        scores=np.asarray(pred.keypoint_scores)[0].tolist(),
+        box=np.asarray(pred.bboxes).reshape(-1)[:4].tolist(),
+    )
 
 
 def draw_landmarks(image: np.ndarray, result: dict, radius: int = 2) -> np.ndarray:
@@ -67,8 +73,9 @@ def draw_landmarks(image: np.ndarray, result: dict, radius: int = 2) -> np.ndarr
     return canvas
 
 
-def save_landmarks(result: dict, image: Union[str, np.ndarray], out_json: Optional[str] = None,
-                   out_png: Optional[str] = None) -> None:
+def save_landmarks(
+    result: dict, image: Union[str, np.ndarray], out_json: Optional[str] = None, out_png: Optional[str] = None
+) -> None:
     """Write the result as JSON and/or a PNG with the points drawn."""
     if out_json:
         with open(out_json, 'w') as f:

@@ -1,9 +1,10 @@
 """Face parsing inference in three lines::
 
-    model = init_face_parser('configs/face_parsing/<config>.py', 'epoch_300.pth', device='cpu')
-    result = parse_face(model, 'face.jpg', landmarks=None)  # 5 (or LaPa 106) points if the config aligns by them
-    save_parsing(result, 'face.jpg', 'out/face')             # out/face_label.png, out/face_overlay.png
+model = init_face_parser('configs/face_parsing/<config>.py', 'epoch_300.pth', device='cpu')
+result = parse_face(model, 'face.jpg', landmarks=None)  # 5 (or LaPa 106) points if the config aligns by them
+save_parsing(result, 'face.jpg', 'out/face')             # out/face_label.png, out/face_overlay.png
 """
+
 import os
 import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
@@ -18,8 +19,9 @@ from mcf_mm.apis import load_inference_config
 from mcf_mm.checkpoint import load_model_weights
 
 
-def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str = 'cpu',
-                     cfg_options: Optional[dict] = None) -> nn.Module:
+def init_face_parser(
+    config: str, checkpoint: Optional[str] = None, device: str = 'cpu', cfg_options: Optional[dict] = None
+) -> nn.Module:
     """Build the segmentor of an mcf_mm face-parsing config and load a trained checkpoint (EMA weights).
 
     The backbone's pre-training ``init_cfg`` is dropped: the checkpoint holds all weights. It is read safely
@@ -29,11 +31,13 @@ def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str 
     from mmseg.apis import init_model
 
     import mcf_mm.downstream.parsing  # noqa: F401  (registers the plugin)
+
     cfg = load_inference_config(config, checkpoint, cfg_options)
     model = init_model(cfg, None, device='cpu')
     if checkpoint is not None:
-        meta = load_model_weights(model, checkpoint, 'a face-parsing model of this config',
-                                  logger=MMLogger.get_current_instance())
+        meta = load_model_weights(
+            model, checkpoint, 'a face-parsing model of this config', logger=MMLogger.get_current_instance()
+        )
         if isinstance(meta.get('dataset_meta'), dict):  # mmseg 1.x checkpoints
             model.dataset_meta = meta['dataset_meta']
         elif 'CLASSES' in meta:  # older mmseg
@@ -41,12 +45,14 @@ def init_face_parser(config: str, checkpoint: Optional[str] = None, device: str 
     model.to(device)
     if 'classes' not in (getattr(model, 'dataset_meta', None) or {}):  # no checkpoint meta: the dataset's
         from mmseg.registry import DATASETS
+
         model.dataset_meta = dict(DATASETS.get(cfg.test_dataloader.dataset.type).METAINFO)
     return model
 
 
 def _inference_pipeline(cfg, from_array: bool, n_points: Optional[int]):
     from mmcv.transforms import Compose
+
     steps = []
     for step in cfg.test_dataloader.dataset.pipeline:
         step = dict(step)
@@ -56,16 +62,17 @@ def _inference_pipeline(cfg, from_array: bool, n_points: Optional[int]):
             step = dict(type='LoadImageFromNDArray')
         if step['type'] == 'FaceAlign' and step.get('source', 'landmarks') == 'landmarks':
             if n_points is None:
-                raise ValueError('this model aligns the face by 5 landmarks (eyes, nose tip, mouth corners): '
-                                 'pass landmarks=[[x, y], ...] to parse_face')
+                raise ValueError(
+                    'this model aligns the face by 5 landmarks (eyes, nose tip, mouth corners): '
+                    'pass landmarks=[[x, y], ...] to parse_face'
+                )
             if n_points == 5:
                 step['landmark_indices'] = None
         steps.append(step)
     return Compose(steps)
 
 
-def parse_face(model: nn.Module, image: Union[str, np.ndarray],
-               landmarks: Optional[Sequence[Sequence[float]]] = None):
+def parse_face(model: nn.Module, image: Union[str, np.ndarray], landmarks: Optional[Sequence[Sequence[float]]] = None):
     """Parse one face; returns mmseg's SegDataSample with ``pred_sem_seg`` / ``seg_logits`` at image size.
 
     Args:
@@ -76,6 +83,7 @@ def parse_face(model: nn.Module, image: Union[str, np.ndarray],
     """
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmseg')
     pts = None if landmarks is None else np.asarray(landmarks, np.float32)  # [K, 2]
     if pts is not None and (pts.ndim != 2 or pts.shape[1] != 2):
@@ -92,8 +100,9 @@ def parse_face(model: nn.Module, image: Union[str, np.ndarray],
         return model.test_step(data)[0]
 
 
-def save_parsing(result, image: Union[str, np.ndarray], out_prefix: str, palette=None,
-                 alpha: float = 0.5) -> Tuple[str, str]:
+def save_parsing(
+    result, image: Union[str, np.ndarray], out_prefix: str, palette=None, alpha: float = 0.5
+) -> Tuple[str, str]:
     """Write ``<out_prefix>_label.png`` (class ids) and ``<out_prefix>_overlay.png`` (colours over the image).
 
     Args:
@@ -102,8 +111,10 @@ def save_parsing(result, image: Union[str, np.ndarray], out_prefix: str, palette
     label = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)  # [H, W]
     img = cv2.imread(image) if isinstance(image, str) else image
     if img is None or img.shape[:2] != label.shape:
-        raise ValueError(f'image of shape {None if img is None else img.shape[:2]} does not match the '
-                         f'prediction {label.shape}; pass the image that was parsed')
+        raise ValueError(
+            f'image of shape {None if img is None else img.shape[:2]} does not match the '
+            f'prediction {label.shape}; pass the image that was parsed'
+        )
     if palette is None:
         rng = np.random.RandomState(7)
         palette = rng.randint(40, 256, size=(int(label.max()) + 1, 3))

@@ -1,4 +1,5 @@
 """FaceViT constructor arguments recovered from a mapped ViT state dict (width, depth, patch, CLIP style)."""
+
 from typing import Dict, Optional
 
 from torch import Tensor
@@ -17,8 +18,13 @@ def is_clip_style(sd: Dict[str, Tensor]) -> bool:
 
 def clip_style_vit_kwargs() -> dict:
     """FaceViT arguments reproducing the CLIP/FaRL visual tower (pre-norm, QuickGELU, eps 1e-5, no patch bias)."""
-    return dict(pre_norm=True, fixed_pos_embed=False, norm_cfg=dict(type='LN', eps=1e-5),
-                patch_cfg=dict(bias=False), layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')))
+    return dict(
+        pre_norm=True,
+        fixed_pos_embed=False,
+        norm_cfg=dict(type='LN', eps=1e-5),
+        patch_cfg=dict(bias=False),
+        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
+    )
 
 
 def infer_vit_arch(sd: Dict[str, Tensor], fmt: str, num_heads: Optional[int] = None) -> dict:
@@ -35,8 +41,9 @@ def infer_vit_arch(sd: Dict[str, Tensor], fmt: str, num_heads: Optional[int] = N
     try:
         proj = sd['patch_embed.projection.weight']  # [D, 3, p, p]
     except KeyError:
-        raise CheckpointFormatError(f'no patch embedding in the {fmt} checkpoint; it is not a ViT '
-                                    f'({describe(sd)}).') from None
+        raise CheckpointFormatError(
+            f'no patch embedding in the {fmt} checkpoint; it is not a ViT ({describe(sd)}).'
+        ) from None
     dims, patch = proj.shape[0], proj.shape[-1]
     layer_ids = [int(k.split('.')[1]) for k in sd if k.startswith('layers.')]
     if not layer_ids:
@@ -45,8 +52,10 @@ def infer_vit_arch(sd: Dict[str, Tensor], fmt: str, num_heads: Optional[int] = N
     heads = num_heads or max(1, dims // 64)
     if dims % heads:
         raise ValueError(f'num_heads={heads} does not divide the width {dims} of the {fmt} ViT.')
-    kwargs = dict(arch=dict(embed_dims=dims, num_layers=1 + max(layer_ids), num_heads=heads,
-                            feedforward_channels=ffn), patch_size=patch)
+    kwargs = dict(
+        arch=dict(embed_dims=dims, num_layers=1 + max(layer_ids), num_heads=heads, feedforward_channels=ffn),
+        patch_size=patch,
+    )
     if 'pos_embed' in sd:
         tokens = sd['pos_embed'].shape[1]
         kwargs['img_size'] = int(round((tokens - ('cls_token' in sd)) ** 0.5)) * patch

@@ -1,5 +1,6 @@
 """Conversions written to disk: a backbone checkpoint from any format, a FaRL algorithm checkpoint from a
 FaRL/CLIP release (both towers), and the explicit plain re-save of a trusted old checkpoint."""
+
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Optional
@@ -13,24 +14,32 @@ from .io import CheckpointFormatError, atomic_save, read_checkpoint, read_truste
 _CLIP_TEXT_PREFIXES = ('token_embedding.', 'positional_embedding', 'transformer.', 'ln_final.', 'text_projection')
 
 
-def backbone_checkpoint(ckpt: dict, source: str = 'auto', branch: str = 'online', num_heads: Optional[int] = None,
-                        converted_from: str = '') -> dict:
+def backbone_checkpoint(
+    ckpt: dict, source: str = 'auto', branch: str = 'online', num_heads: Optional[int] = None, converted_from: str = ''
+) -> dict:
     """``{'state_dict': {'backbone.<mmpretrain name>': tensor}, 'meta': {...}}`` from a loaded checkpoint.
 
     ``meta['vit_kwargs']`` holds the FaceViT arguments that rebuild the model.
     """
     sd, fmt, dropped = to_vit_state_dict(ckpt, source, branch)
     kwargs = infer_vit_arch(sd, fmt, num_heads)
-    meta = dict(source_format=fmt, branch=branch, converted_from=converted_from, vit_kwargs=kwargs,
-                dropped_keys=list(dropped), num_tensors=len(sd))
+    meta = dict(
+        source_format=fmt,
+        branch=branch,
+        converted_from=converted_from,
+        vit_kwargs=kwargs,
+        dropped_keys=list(dropped),
+        num_tensors=len(sd),
+    )
     if fmt == 'clip':
         meta.update(mean=list(CLIP_MEAN), std=list(CLIP_STD))
     out = OrderedDict(('backbone.' + k, v.contiguous().clone()) for k, v in sd.items())
     return dict(state_dict=out, meta=meta)
 
 
-def convert_checkpoint(src: str, dst: str, source: str = 'auto', branch: str = 'online',
-                       num_heads: Optional[int] = None) -> dict:
+def convert_checkpoint(
+    src: str, dst: str, source: str = 'auto', branch: str = 'online', num_heads: Optional[int] = None
+) -> dict:
     """Convert any supported checkpoint to an mmpretrain/mcf_mm backbone checkpoint (read safely, written
     atomically; the output loads with ``weights_only=True``).
 
@@ -46,8 +55,10 @@ def convert_checkpoint(src: str, dst: str, source: str = 'auto', branch: str = '
     out = backbone_checkpoint(read_checkpoint(src), source, branch, num_heads, osp.basename(src))
     atomic_save(out, dst)  # never a half-written file at dst
     meta = out['meta']
-    print(f'Converted {meta["num_tensors"]} tensors ({meta["source_format"]}, {branch}) from {src} to {dst}; '
-          f'dropped {len(meta["dropped_keys"])} non-backbone tensors. FaceViT kwargs: {meta["vit_kwargs"]}')
+    print(
+        f'Converted {meta["num_tensors"]} tensors ({meta["source_format"]}, {branch}) from {src} to {dst}; '
+        f'dropped {len(meta["dropped_keys"])} non-backbone tensors. FaceViT kwargs: {meta["vit_kwargs"]}'
+    )
     return meta
 
 
@@ -60,8 +71,10 @@ def clip_to_farl_state_dict(ckpt: dict) -> Dict[str, Tensor]:
     """
     sd = tensors(state_dict_of(ckpt))
     if not any(k.startswith('visual.') for k in sd) or 'token_embedding.weight' not in sd:
-        raise CheckpointFormatError('a FaRL/CLIP checkpoint with both towers (`visual.*` and `token_embedding`) '
-                                    f'is needed; found {describe(sd)}.')
+        raise CheckpointFormatError(
+            'a FaRL/CLIP checkpoint with both towers (`visual.*` and `token_embedding`) '
+            f'is needed; found {describe(sd)}.'
+        )
     vit, _, _ = to_vit_state_dict({'state_dict': sd}, source='clip')
     out = OrderedDict(('backbone.' + k, v) for k, v in vit.items())
     if 'visual.proj' in sd:

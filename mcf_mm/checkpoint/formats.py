@@ -3,6 +3,7 @@
 Every entry maps a loaded checkpoint onto mmpretrain ``VisionTransformer`` names (what ``FaceViT`` uses).
 Detection tries the entries in the order of :data:`REGISTRY`; a new format is one more entry there.
 """
+
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def tensors(d: dict) -> StateDict:
 
 def strip_prefix(sd: StateDict, prefix: str) -> StateDict:
     """Entries under ``prefix``, with the prefix removed."""
-    return OrderedDict((k[len(prefix):], v) for k, v in sd.items() if k.startswith(prefix))
+    return OrderedDict((k[len(prefix) :], v) for k, v in sd.items() if k.startswith(prefix))
 
 
 def rename(sd: StateDict, rules) -> Tuple[StateDict, List[str]]:
@@ -95,16 +96,20 @@ def _model_keys(ckpt: dict) -> List[str]:
 
 def _require(part: StateDict, name: str, prefix: str) -> StateDict:
     if not part:
-        raise CheckpointFormatError(f'the {name} checkpoint has no tensors under {prefix!r}; choose the other '
-                                    f'`branch` ({BRANCHES}) or check the file.')
+        raise CheckpointFormatError(
+            f'the {name} checkpoint has no tensors under {prefix!r}; choose the other '
+            f'`branch` ({BRANCHES}) or check the file.'
+        )
     return part
 
 
 def _two_encoders(name: str, online: str, target: str, source: Callable[[dict], dict]):
     """Convert function of a checkpoint with an online and a target encoder in timm names under prefixes."""
+
     def convert(ckpt: dict, branch: str) -> Tuple[StateDict, List[str]]:
         prefix = online if branch == 'online' else target
         return rename(_require(strip_prefix(tensors(source(ckpt)), prefix), name, prefix), TIMM_RULES)
+
     return convert
 
 
@@ -149,9 +154,11 @@ def _is_clip(ckpt: dict) -> bool:
     if any(k.startswith('visual.layer1.') for k in keys):
         raise CheckpointFormatError(
             f'found a CLIP ResNet image encoder (ModifiedResNet, `visual.layer1.*`), not a CLIP ViT; '
-            f'only ViT checkpoints load into FaceViT ({describe(tensors(state_dict_of(ckpt)))}).')
+            f'only ViT checkpoints load into FaceViT ({describe(tensors(state_dict_of(ckpt)))}).'
+        )
     return any(k.startswith(('visual.conv1.', 'visual.transformer.')) for k in keys) or (
-        any(k.startswith('conv1.') for k in keys) and any(k.startswith('transformer.resblocks.') for k in keys))
+        any(k.startswith('conv1.') for k in keys) and any(k.startswith('transformer.resblocks.') for k in keys)
+    )
 
 
 def _is_mcf_mm(ckpt: dict) -> bool:
@@ -178,24 +185,55 @@ class Format:
     two_encoders: bool = False
 
 
-REGISTRY: 'OrderedDict[str, Format]' = OrderedDict((f.name, f) for f in [
-    Format('mcf', "original MCF code: {'model': {online_encoder.*, target_encoder.*}} (timm names)",
-           lambda c: any(k.startswith('online_encoder.') for k in _model_keys(c)),
-           _two_encoders('mcf', 'online_encoder.', 'target_encoder.', _model_or_state_dict), True),
-    Format('mocov3', "MoCo v3: {'state_dict': {module.base_encoder.*, module.momentum_encoder.*}}",
-           lambda c: any(k.startswith('module.base_encoder.') for k in _keys(c)),
-           _two_encoders('mocov3', 'module.base_encoder.', 'module.momentum_encoder.', state_dict_of), True),
-    Format('mcf_mm', 'this toolbox\'s pre-training runs: backbone.* (online), target.backbone.* (EMA)',
-           _is_mcf_mm, _mcf_mm, True),
-    Format('clip', 'OpenAI CLIP / FaRL ViT image tower: visual.{conv1,transformer.resblocks,ln_post}.*',
-           _is_clip, _clip),
-    Format('mmpretrain', 'mmpretrain VisionTransformer: [backbone.]patch_embed.projection.*, layers.*',
-           lambda c: any(k.startswith(('backbone.patch_embed.projection', 'patch_embed.projection'))
-                         for k in _keys(c)), _mmpretrain),
-    Format('timm', "timm / MAE / DeiT ViT: blocks.*, patch_embed.proj.* (plain, {'model': ...}, module.*)",
-           lambda c: any(k.startswith(('blocks.', 'patch_embed.proj.', 'module.blocks.', 'module.patch_embed.proj.'))
-                         for k in _model_keys(c) + _keys(c)), _timm),
-])
+REGISTRY: 'OrderedDict[str, Format]' = OrderedDict(
+    (f.name, f)
+    for f in [
+        Format(
+            'mcf',
+            "original MCF code: {'model': {online_encoder.*, target_encoder.*}} (timm names)",
+            lambda c: any(k.startswith('online_encoder.') for k in _model_keys(c)),
+            _two_encoders('mcf', 'online_encoder.', 'target_encoder.', _model_or_state_dict),
+            True,
+        ),
+        Format(
+            'mocov3',
+            "MoCo v3: {'state_dict': {module.base_encoder.*, module.momentum_encoder.*}}",
+            lambda c: any(k.startswith('module.base_encoder.') for k in _keys(c)),
+            _two_encoders('mocov3', 'module.base_encoder.', 'module.momentum_encoder.', state_dict_of),
+            True,
+        ),
+        Format(
+            'mcf_mm',
+            "this toolbox's pre-training runs: backbone.* (online), target.backbone.* (EMA)",
+            _is_mcf_mm,
+            _mcf_mm,
+            True,
+        ),
+        Format(
+            'clip',
+            'OpenAI CLIP / FaRL ViT image tower: visual.{conv1,transformer.resblocks,ln_post}.*',
+            _is_clip,
+            _clip,
+        ),
+        Format(
+            'mmpretrain',
+            'mmpretrain VisionTransformer: [backbone.]patch_embed.projection.*, layers.*',
+            lambda c: any(
+                k.startswith(('backbone.patch_embed.projection', 'patch_embed.projection')) for k in _keys(c)
+            ),
+            _mmpretrain,
+        ),
+        Format(
+            'timm',
+            "timm / MAE / DeiT ViT: blocks.*, patch_embed.proj.* (plain, {'model': ...}, module.*)",
+            lambda c: any(
+                k.startswith(('blocks.', 'patch_embed.proj.', 'module.blocks.', 'module.patch_embed.proj.'))
+                for k in _model_keys(c) + _keys(c)
+            ),
+            _timm,
+        ),
+    ]
+)
 FORMATS = tuple(REGISTRY)
 
 
@@ -207,7 +245,8 @@ def detect_format(ckpt: dict) -> str:
     sd = state_dict_of(ckpt)
     raise CheckpointFormatError(
         f'unknown checkpoint format, found {describe(tensors(sd) if isinstance(sd, dict) else {})}; '
-        f'supported formats are {FORMATS}. Convert it with tools/model_converters/convert.py or pass `source=`.')
+        f'supported formats are {FORMATS}. Convert it with tools/model_converters/convert.py or pass `source=`.'
+    )
 
 
 def to_vit_state_dict(ckpt: dict, source: str = 'auto', branch: str = 'online') -> Tuple[StateDict, str, List[str]]:

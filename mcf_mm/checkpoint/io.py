@@ -8,6 +8,7 @@ instance attribute shadowing a dict method cannot survive). A file needing anyth
 globals it names; :func:`read_trusted_checkpoint` is the explicit opt-in for a user's own old file
 (``tools/model_converters/convert.py --trust-pickle``), never a default.
 """
+
 import argparse
 import io
 import os
@@ -22,11 +23,25 @@ from typing import Any, List, Set
 import torch
 
 SAFE_CLASSES = (argparse.Namespace,)
-_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None), torch.dtype, torch.device, torch.layout,
-           torch.memory_format)
-TRUST_HINT = ('If the file is your own (e.g. a checkpoint of an older mcf_mm run), re-save it once in plain form: '
-              '`python tools/model_converters/convert.py --trust-pickle SRC DST` (this runs the code in SRC: only '
-              'for files you trust), then use DST.')
+_LEAVES = (
+    str,
+    bytes,
+    bytearray,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    torch.dtype,
+    torch.device,
+    torch.layout,
+    torch.memory_format,
+)
+TRUST_HINT = (
+    'If the file is your own (e.g. a checkpoint of an older mcf_mm run), re-save it once in plain form: '
+    '`python tools/model_converters/convert.py --trust-pickle SRC DST` (this runs the code in SRC: only '
+    'for files you trust), then use DST.'
+)
 
 
 class CheckpointFormatError(ValueError):
@@ -65,7 +80,7 @@ def _pickles_of(path: str) -> List[bytes]:
                 pass
         except Exception:
             break
-        streams.append(data[pos:pos + buf.tell()])
+        streams.append(data[pos : pos + buf.tell()])
         pos += buf.tell()
     return streams
 
@@ -75,6 +90,7 @@ def unsafe_globals(path: str) -> List[str]:
     allowed: Set[str] = {f'{c.__module__}.{c.__qualname__}' for c in SAFE_CLASSES}
     try:
         from torch import _weights_only_unpickler as wou  # torch's own default allowlist, for the report only
+
         allowed |= set(wou._get_allowed_globals())
     except Exception:  # pragma: no cover - a torch without the private helper: report every global
         pass
@@ -98,8 +114,9 @@ def _walk_plain(obj: Any, path: str) -> None:
         kind = type(item)
         extra = {}
         if kind in (torch.Tensor, torch.nn.Parameter):  # attributes that would shadow a tensor method
-            extra = {k: v for k, v in vars(item).items() if not isinstance(k, str) or k.startswith('__')
-                     or hasattr(kind, k)}
+            extra = {
+                k: v for k, v in vars(item).items() if not isinstance(k, str) or k.startswith('__') or hasattr(kind, k)
+            }
         elif kind in (dict, OrderedDict, Counter):  # dict's own methods: instance attributes cannot shadow them
             attrs = vars(item) if hasattr(item, '__dict__') else {}
             extra = {k: v for k, v in attrs.items() if k != '_metadata'}
@@ -115,11 +132,13 @@ def _walk_plain(obj: Any, path: str) -> None:
         else:
             raise UnsafeCheckpointError(
                 f'checkpoint {path!r} holds a {kind.__module__}.{kind.__qualname__} object at {where}, not plain '
-                f'data (tensors, numbers, strings, lists, dicts); it was refused. {TRUST_HINT}')
+                f'data (tensors, numbers, strings, lists, dicts); it was refused. {TRUST_HINT}'
+            )
         if extra:
             raise UnsafeCheckpointError(
                 f'checkpoint {path!r} plants attributes {sorted(map(str, extra))} on a {kind.__name__} at {where} '
-                '(a crafted pickle, not a saved model); it was refused.')
+                '(a crafted pickle, not a saved model); it was refused.'
+            )
 
 
 def _refusal(path: str, err: Exception) -> CheckpointFormatError:
@@ -128,26 +147,32 @@ def _refusal(path: str, err: Exception) -> CheckpointFormatError:
     if 'TorchScript' in text:
         return UnsafeCheckpointError(
             f'{path!r} is a TorchScript archive (e.g. an OpenAI CLIP `.pt` release); loading it runs its code. '
-            f'{TRUST_HINT} (The converter keeps the archive\'s state_dict.)')
+            f"{TRUST_HINT} (The converter keeps the archive's state_dict.)"
+        )
     found = unsafe_globals(path)
     if found:
         return UnsafeCheckpointError(
             f'checkpoint {path!r} was refused: unpickling it needs {", ".join(found[:6])}'
             f'{" ..." if len(found) > 6 else ""}, which can run code (only tensors, numbers, strings, lists, '
-            f'dicts and argparse.Namespace are read). {TRUST_HINT}')
+            f'dicts and argparse.Namespace are read). {TRUST_HINT}'
+        )
     inner = text.split('WeightsUnpickler error:')[-1].strip().split('\n\n')[0].strip()
     if 'WeightsUnpickler error' in text and not inner.startswith(('Unsupported operand', 'invalid load key')):
-        return UnsafeCheckpointError(f'checkpoint {path!r} was refused by the safe reader ({inner[:200]}). '
-                                     f'{TRUST_HINT}')
+        return UnsafeCheckpointError(
+            f'checkpoint {path!r} was refused by the safe reader ({inner[:200]}). {TRUST_HINT}'
+        )
     return CheckpointFormatError(
         f'cannot read checkpoint {path!r} ({type(err).__name__}: {(inner or text)[:200]}); the file is corrupt, '
-        'truncated or not a PyTorch checkpoint (a file saved with pickle protocol > 2 is not read either).')
+        'truncated or not a PyTorch checkpoint (a file saved with pickle protocol > 2 is not read either).'
+    )
 
 
 def _check_file(path: str) -> None:
     if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path!r}; check the path in your config '
-                                '(e.g. `teacher.checkpoint` or `init_cfg.checkpoint`).')
+        raise FileNotFoundError(
+            f'checkpoint not found: {path!r}; check the path in your config '
+            '(e.g. `teacher.checkpoint` or `init_cfg.checkpoint`).'
+        )
     if osp.getsize(path) == 0:
         raise CheckpointFormatError(f'checkpoint {path!r} is an empty file; download or copy it again.')
 
@@ -170,8 +195,10 @@ def read_checkpoint(path: str, map_location: str = 'cpu') -> dict:
         raise _refusal(path, err) from None
     _walk_plain(ckpt, path)
     if not isinstance(ckpt, dict):
-        raise CheckpointFormatError(f'checkpoint {path!r} holds a {type(ckpt).__name__}, not a dict of '
-                                    'tensors; save `{"state_dict": model.state_dict()}` instead.')
+        raise CheckpointFormatError(
+            f'checkpoint {path!r} holds a {type(ckpt).__name__}, not a dict of '
+            'tensors; save `{"state_dict": model.state_dict()}` instead.'
+        )
     return ckpt
 
 
@@ -203,6 +230,7 @@ def to_plain(obj: Any) -> Any:
     ``{'__class__': 'module.Name', **its state}`` (e.g. an mmengine ``HistoryBuffer``).
     """
     import numpy as np
+
     if isinstance(obj, torch.Tensor):
         return obj
     if type(obj) in _LEAVES:

@@ -4,7 +4,8 @@
 teachers). :func:`load_model_weights` loads a trained model's own checkpoint (inference APIs and tools) and
 refuses one of another model, saying what the file holds.
 """
-from typing import Dict, Optional
+
+from typing import Dict
 
 from torch import Tensor, nn
 
@@ -25,18 +26,24 @@ def _check_compatible(model: nn.Module, sd: Dict[str, Tensor], fmt: str, path: s
             f'{path!r} holds a CLIP/FaRL-style ViT (ln_pre, no patch bias, QuickGELU) but the model has no '
             'pre-norm; build FaceViT with `**clip_style_vit_kwargs()` (pre_norm=True, patch_cfg=dict(bias=False), '
             "norm_cfg=dict(type='LN', eps=1e-5), layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')), "
-            'fixed_pos_embed=False).')
-    bad = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in sd.items()
-           if k in own and k != 'pos_embed' and v.shape != own[k].shape]
+            'fixed_pos_embed=False).'
+        )
+    bad = [
+        (k, tuple(v.shape), tuple(own[k].shape))
+        for k, v in sd.items()
+        if k in own and k != 'pos_embed' and v.shape != own[k].shape
+    ]
     if bad:
         raise CheckpointFormatError(
             f'{path!r} ({fmt}) has a different ViT architecture: {len(bad)} tensors differ in shape, e.g. '
             f'{bad[:3]} (checkpoint vs model). Set the backbone `arch`/`patch_size` to match '
-            f'(inferred from the file: {infer_vit_arch(sd, fmt)["arch"]}).')
+            f'(inferred from the file: {infer_vit_arch(sd, fmt)["arch"]}).'
+        )
 
 
-def load_vit_weights(model: nn.Module, path: str, source: str = 'auto', branch: str = 'online',
-                     min_matched: float = 0.9, logger=None) -> dict:
+def load_vit_weights(
+    model: nn.Module, path: str, source: str = 'auto', branch: str = 'online', min_matched: float = 0.9, logger=None
+) -> dict:
     """Load a checkpoint of any supported format into a ViT, loudly.
 
     Prints how many tensors loaded and lists missing/unexpected keys; raises if fewer than ``min_matched``
@@ -65,14 +72,16 @@ def load_vit_weights(model: nn.Module, path: str, source: str = 'auto', branch: 
         raise CheckpointFormatError(
             f'{path!r} ({fmt} format) matched only {loaded}/{len(own)} backbone tensors (< {min_matched:.0%}); '
             f'missing e.g. {missing[:5]}. Is it the right architecture, or the right `source`/`branch`? '
-            'Lower `min_matched` only if a partial load is intended.')
+            'Lower `min_matched` only if a partial load is intended.'
+        )
     result = model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
     missing = sorted(set(missing) | set(result.missing_keys))
-    report = dict(format=fmt, loaded=loaded, total=len(own), missing=missing, unexpected=unexpected,
-                  dropped=dropped)
-    msg = (f'Loaded {loaded}/{len(own)} tensors from {path} ({fmt}, {branch} branch). '
-           f'Missing: {missing or "none"}. Unexpected: {unexpected or "none"}. '
-           f'Not mapped (heads/projections): {dropped[:8] or "none"}{" ..." if len(dropped) > 8 else ""}')
+    report = dict(format=fmt, loaded=loaded, total=len(own), missing=missing, unexpected=unexpected, dropped=dropped)
+    msg = (
+        f'Loaded {loaded}/{len(own)} tensors from {path} ({fmt}, {branch} branch). '
+        f'Missing: {missing or "none"}. Unexpected: {unexpected or "none"}. '
+        f'Not mapped (heads/projections): {dropped[:8] or "none"}{" ..." if len(dropped) > 8 else ""}'
+    )
     (logger.info if logger is not None else print)(msg)
     return report
 
@@ -87,12 +96,16 @@ def describe_checkpoint(ckpt: dict) -> str:
         return f'a segmentation model (mmseg EncoderDecoder with decode_head, e.g. face parsing; {n})'
     if any(k.startswith('text_encoder.') for k in keys):
         return f'a FaRL pre-training checkpoint (image and text towers; {n})'
-    if meta.get('mcf_mm_algorithm') or any(k.startswith(('target.backbone.', 'projector.', 'contrast_head.'))
-                                           for k in keys):
+    if meta.get('mcf_mm_algorithm') or any(
+        k.startswith(('target.backbone.', 'projector.', 'contrast_head.')) for k in keys
+    ):
         return f'an MCF pre-training checkpoint ({meta.get("mcf_mm_algorithm") or "mcf_mm"} format; {n})'
     if any(k.startswith('head.') for k in keys) and any(k.startswith('backbone.') for k in keys):
-        kind = 'a classifier' if any(k.startswith('head.fc') or '.head.' in k for k in keys) else \
-            'a model with a backbone and a head (e.g. mmpose face alignment)'
+        kind = (
+            'a classifier'
+            if any(k.startswith('head.fc') or '.head.' in k for k in keys)
+            else 'a model with a backbone and a head (e.g. mmpose face alignment)'
+        )
         return f'{kind} ({n}, head keys {[k for k in keys if k.startswith("head.")][:3]})'
     for fmt in REGISTRY.values():
         try:
@@ -120,25 +133,34 @@ def load_model_weights(model: nn.Module, path: str, expected: str = 'this model'
     ckpt = read_checkpoint(path)
     sd = tensors(state_dict_of(ckpt))
     if sd and all(k.startswith('module.') for k in sd):
-        sd = type(sd)((k[len('module.'):], v) for k, v in sd.items())  # saved from a DDP wrapper
+        sd = type(sd)((k[len('module.') :], v) for k, v in sd.items())  # saved from a DDP wrapper
     own = model.state_dict()
     missing = [k for k in own if k not in sd]
-    bad = [(k, tuple(sd[k].shape), tuple(v.shape)) for k, v in own.items()
-           if k in sd and sd[k].shape != v.shape and not k.endswith('pos_embed')]
+    bad = [
+        (k, tuple(sd[k].shape), tuple(v.shape))
+        for k, v in own.items()
+        if k in sd and sd[k].shape != v.shape and not k.endswith('pos_embed')
+    ]
     unexpected = [k for k in sd if k not in own]
     if missing or bad:
         found = describe_checkpoint(ckpt)
-        hint = ('to use it, fine-tune from it instead (`--cfg-options model.backbone.init_cfg.checkpoint=PATH`; '
-                'tools/model_converters/convert.py maps other formats)'
-                if 'pre-training' in found or 'backbone' in found else 'pass the checkpoint trained with this config')
+        hint = (
+            'to use it, fine-tune from it instead (`--cfg-options model.backbone.init_cfg.checkpoint=PATH`; '
+            'tools/model_converters/convert.py maps other formats)'
+            if 'pre-training' in found or 'backbone' in found
+            else 'pass the checkpoint trained with this config'
+        )
         raise CheckpointMismatchError(
             f'{path!r} does not hold {expected}: it holds {found}. Compared with the model, '
             f'{len(missing)}/{len(own)} tensors are missing (e.g. {missing[:3]}), {len(bad)} differ in shape '
             f'(e.g. {bad[:2]}, file vs model) and {len(unexpected)} are unexpected (e.g. {unexpected[:3]}); '
-            f'{hint}.')
+            f'{hint}.'
+        )
     model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
-    msg = (f'Loaded {len(own)}/{len(own)} tensors from {path}. Unexpected (ignored): '
-           f'{unexpected[:8] or "none"}{" ..." if len(unexpected) > 8 else ""}')
+    msg = (
+        f'Loaded {len(own)}/{len(own)} tensors from {path}. Unexpected (ignored): '
+        f'{unexpected[:8] or "none"}{" ..." if len(unexpected) > 8 else ""}'
+    )
     (logger.info if logger is not None else print)(msg)
     meta = ckpt.get('meta')
     return meta if isinstance(meta, dict) else {}

@@ -6,6 +6,7 @@ CLIP's ``model.py`` VisionTransformer (conv1, class_embedding, positional_embedd
 transformer.resblocks.i.{attn (nn.MultiheadAttention), ln_1, mlp.c_fc, QuickGELU, mlp.c_proj, ln_2}, ln_post,
 proj). Both expose ``block_outputs(x, indices)`` -> raw outputs [N, T, D] of the chosen blocks.
 """
+
 from collections import OrderedDict
 from typing import List, Sequence
 
@@ -62,8 +63,9 @@ class TimmPatchEmbed(nn.Module):
 class TimmViT(nn.Module):
     """timm / MAE / MoCo-v3 style ViT (LayerNorm eps 1e-6, GELU, qkv bias, CLS token)."""
 
-    def __init__(self, img_size: int = 32, patch: int = 8, dim: int = 32, depth: int = 2, heads: int = 2,
-                 num_classes: int = 10) -> None:
+    def __init__(
+        self, img_size: int = 32, patch: int = 8, dim: int = 32, depth: int = 2, heads: int = 2, num_classes: int = 10
+    ) -> None:
         super().__init__()
         grid = img_size // patch
         self.patch_embed = TimmPatchEmbed(patch, dim)
@@ -97,8 +99,15 @@ class ResidualAttentionBlock(nn.Module):
         super().__init__()
         self.attn = nn.MultiheadAttention(d_model, n_head)
         self.ln_1 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(OrderedDict([('c_fc', nn.Linear(d_model, d_model * 4)), ('gelu', QuickGELU()),
-                                              ('c_proj', nn.Linear(d_model * 4, d_model))]))
+        self.mlp = nn.Sequential(
+            OrderedDict(
+                [
+                    ('c_fc', nn.Linear(d_model, d_model * 4)),
+                    ('gelu', QuickGELU()),
+                    ('c_proj', nn.Linear(d_model * 4, d_model)),
+                ]
+            )
+        )
         self.ln_2 = nn.LayerNorm(d_model)
         self.attn_mask = attn_mask
 
@@ -117,14 +126,20 @@ class Transformer(nn.Module):
 class ClipViT(nn.Module):
     """OpenAI CLIP VisionTransformer (also FaRL's image tower)."""
 
-    def __init__(self, input_resolution: int = 32, patch_size: int = 8, width: int = 32, layers: int = 2,
-                 heads: int = 2, output_dim: int = 16) -> None:
+    def __init__(
+        self,
+        input_resolution: int = 32,
+        patch_size: int = 8,
+        width: int = 32,
+        layers: int = 2,
+        heads: int = 2,
+        output_dim: int = 16,
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, patch_size, patch_size, bias=False)
-        scale = width ** -0.5
+        scale = width**-0.5
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
-        self.positional_embedding = nn.Parameter(scale * torch.randn((input_resolution // patch_size) ** 2 + 1,
-                                                                     width))
+        self.positional_embedding = nn.Parameter(scale * torch.randn((input_resolution // patch_size) ** 2 + 1, width))
         self.ln_pre = nn.LayerNorm(width)
         self.transformer = Transformer(width, layers, heads)
         self.ln_post = nn.LayerNorm(width)

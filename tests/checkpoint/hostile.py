@@ -8,6 +8,7 @@ and plant instance attributes). A safe reader must refuse every file without the
 :func:`expected_message` says what the refusal should name. :func:`fire` loads a file the unsafe way, to prove
 a payload is live.
 """
+
 import os
 import os.path as osp
 import pickle
@@ -112,6 +113,7 @@ def _save(obj: Any, path: str, legacy: bool = False, raw: bool = True) -> str:
 def write_hostile_checkpoints(folder: str) -> Dict[str, str]:
     """Write every hostile checkpoint into ``folder``; returns {name: path}. Helper files are written too."""
     import numpy as np
+
     os.makedirs(folder, exist_ok=True)
     code = _touch_code(folder)
     evil_pkl = osp.join(osp.abspath(folder), 'evil.pkl')  # read by mmengine.fileio.load -> pickle.load
@@ -134,39 +136,47 @@ def write_hostile_checkpoints(folder: str) -> Dict[str, str]:
         # a numpy object array holding a __reduce__ payload, pickled by the ordinary (C) pickler
         arr = {'meta': {'arr': np.array([_Reduce(code)], dtype=object)}, 'state_dict': _weights()}
         out[f'numpy_object_{fmt}'] = _save(arr, osp.join(folder, f'numpy_object_{fmt}.pth'), legacy, raw=False)
-        out[f'reduce_{fmt}'] = _save({'state_dict': _weights(), 'x': _Reduce(code)},
-                                     osp.join(folder, f'reduce_{fmt}.pth'), legacy, raw=False)
+        out[f'reduce_{fmt}'] = _save(
+            {'state_dict': _weights(), 'x': _Reduce(code)}, osp.join(folder, f'reduce_{fmt}.pth'), legacy, raw=False
+        )
     gadgets = {
         'gadget_getattr': _getattr_chain(folder),
         'gadget_config_load': Call(Global('mmengine.config.config', 'load'), evil_pkl),
         'gadget_fileio_load': Call(Global('mmengine.fileio.io', 'load'), evil_pkl),
-        'gadget_config_fromfile': Call(Call(Global('builtins', 'getattr'), Global('mmengine.config.config', 'Config'),
-                                            'fromfile'), evil_py),
+        'gadget_config_fromfile': Call(
+            Call(Global('builtins', 'getattr'), Global('mmengine.config.config', 'Config'), 'fromfile'), evil_py
+        ),
         # BUILD plants __setstate__ on the instance; the second BUILD would call it with the code
-        'gadget_ordereddict_setstate': Build(Global('collections', 'OrderedDict'),
-                                             {'__setstate__': Global('builtins', 'exec')}, code),
-        'gadget_namespace_setstate': Build(Global('argparse', 'Namespace'),
-                                           {'__setstate__': Global('builtins', 'exec')}, code),
-        'gadget_namespace_config_load': Build(Global('argparse', 'Namespace'),
-                                              {'__setstate__': Global('mmengine.config.config', 'load')}, evil_pkl),
+        'gadget_ordereddict_setstate': Build(
+            Global('collections', 'OrderedDict'), {'__setstate__': Global('builtins', 'exec')}, code
+        ),
+        'gadget_namespace_setstate': Build(
+            Global('argparse', 'Namespace'), {'__setstate__': Global('builtins', 'exec')}, code
+        ),
+        'gadget_namespace_config_load': Build(
+            Global('argparse', 'Namespace'), {'__setstate__': Global('mmengine.config.config', 'load')}, evil_pkl
+        ),
         'gadget_os_system': Call(Global('os', 'system'), f'touch {marker_path(folder)!r}'),
         # only allowed globals: a planted __setstate__ that runs an allowed callable, and an instance attribute
         # shadowing OrderedDict.items (code calling sd.items() would get Counter() back: tensors hidden)
-        'gadget_namespace_allowed_setstate': Build(Global('argparse', 'Namespace'),
-                                                   {'__setstate__': Global('collections', 'OrderedDict')},
-                                                   [('a', 1)]),
-        'gadget_ordereddict_shadow': Build(Global('collections', 'OrderedDict'),
-                                           {'items': Global('collections', 'Counter')}),
+        'gadget_namespace_allowed_setstate': Build(
+            Global('argparse', 'Namespace'), {'__setstate__': Global('collections', 'OrderedDict')}, [('a', 1)]
+        ),
+        'gadget_ordereddict_shadow': Build(
+            Global('collections', 'OrderedDict'), {'items': Global('collections', 'Counter')}
+        ),
     }
     for name, payload in gadgets.items():
         obj = {'meta': {'args': payload}, 'state_dict': _weights()}
         out[name] = _save(obj, osp.join(folder, f'{name}.pth'))
     shadowed = torch.ones(2)
     shadowed.float = torch.Size  # an instance attribute shadowing Tensor.float, pickled with allowed globals only
-    out['gadget_tensor_shadow'] = _save({'state_dict': {'backbone.w': shadowed}},
-                                        osp.join(folder, 'gadget_tensor_shadow.pth'), raw=False)
-    out['gadget_getattr_legacy'] = _save({'x': _getattr_chain(folder)}, osp.join(folder, 'gadget_getattr_legacy.pth'),
-                                         legacy=True)
+    out['gadget_tensor_shadow'] = _save(
+        {'state_dict': {'backbone.w': shadowed}}, osp.join(folder, 'gadget_tensor_shadow.pth'), raw=False
+    )
+    out['gadget_getattr_legacy'] = _save(
+        {'x': _getattr_chain(folder)}, osp.join(folder, 'gadget_getattr_legacy.pth'), legacy=True
+    )
     return out
 
 
@@ -175,10 +185,13 @@ def expected_message(name: str) -> str:
     if name.startswith('numpy_object'):
         return r'numpy\.core\.multiarray\._reconstruct'
     specific = {
-        'gadget_getattr': r'builtins\.getattr', 'gadget_getattr_legacy': r'builtins\.getattr',
-        'gadget_config_load': r'mmengine\.config\.config\.load', 'gadget_fileio_load': r'mmengine\.fileio\.io\.load',
+        'gadget_getattr': r'builtins\.getattr',
+        'gadget_getattr_legacy': r'builtins\.getattr',
+        'gadget_config_load': r'mmengine\.config\.config\.load',
+        'gadget_fileio_load': r'mmengine\.fileio\.io\.load',
         'gadget_config_fromfile': r'builtins\.getattr, mmengine\.config\.config\.Config',
-        'gadget_namespace_config_load': r'mmengine\.config\.config\.load', 'gadget_os_system': r'\bos\.system',
+        'gadget_namespace_config_load': r'mmengine\.config\.config\.load',
+        'gadget_os_system': r'\bos\.system',
         'gadget_namespace_allowed_setstate': r"plants attributes \['__setstate__'\]",
         'gadget_ordereddict_shadow': r"plants attributes \['items'\]",
         'gadget_tensor_shadow': r"plants attributes \['float'\] on a Tensor",

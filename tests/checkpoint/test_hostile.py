@@ -1,5 +1,6 @@
 """Hostile checkpoints through every reading entry point the checkpoint bridge owns: nothing runs, and the
 refusal names what the file needed. Each payload is first shown to be live (it does run under full pickle)."""
+
 import glob
 import importlib.util
 import os
@@ -52,13 +53,21 @@ def test_every_payload_is_live(tmp_path):
         live.append(osp.exists(marker))
         if osp.exists(marker):
             os.remove(marker)
-    inert = {'gadget_namespace_allowed_setstate', 'gadget_ordereddict_shadow',  # allowed globals only
-             'gadget_tensor_shadow'}
+    inert = {
+        'gadget_namespace_allowed_setstate',
+        'gadget_ordereddict_shadow',  # allowed globals only
+        'gadget_tensor_shadow',
+    }
     assert [n for n, ok in zip(files, live) if not ok] == sorted(inert)
     where = ('object', 'top', 'meta', 'message_hub', 'numpy_object', 'reduce')
     assert {f'{w}_{fmt}' for w in where for fmt in ('zip', 'legacy')} <= set(files)
-    assert {'gadget_getattr', 'gadget_config_load', 'gadget_config_fromfile', 'gadget_ordereddict_setstate',
-            'gadget_namespace_setstate'} <= set(files)
+    assert {
+        'gadget_getattr',
+        'gadget_config_load',
+        'gadget_config_fromfile',
+        'gadget_ordereddict_setstate',
+        'gadget_namespace_setstate',
+    } <= set(files)
 
 
 def test_read_checkpoint_and_load_vit_weights(hostile):
@@ -88,10 +97,20 @@ def test_converter_and_publish(hostile, tmp_path):
 
 def test_converter_cli_exits_nonzero(hostile, tmp_path):
     import subprocess
+
     folder, files = hostile
-    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'model_converters', 'convert.py'),
-                           files['gadget_config_load'], str(tmp_path / 'out.pth')], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            osp.join(ROOT, 'tools', 'model_converters', 'convert.py'),
+            files['gadget_config_load'],
+            str(tmp_path / 'out.pth'),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, 'OMP_NUM_THREADS': '1'},
+    )
     assert proc.returncode == 1 and 'error: checkpoint' in proc.stderr and 'mmengine.config.config.load' in proc.stderr
     assert not osp.exists(marker_path(folder)) and not osp.exists(tmp_path / 'out.pth')
 
@@ -100,14 +119,19 @@ def test_backbone_teacher_and_tokenizer_init(hostile):
     import mcf_mm.models  # noqa: F401  (registers the tokenizer parts)
     from mcf_mm.models.target_generators import FrozenViTTeacher
     from mcf_mm.registry import MODELS
+
     folder, files = hostile
     for name, path in files.items():
         vit = FaceViT(arch=ARCH, img_size=32, patch_size=8, init_cfg=dict(type='Pretrained', checkpoint=path))
         refused(folder, name, vit.init_weights)
         refused(folder, name, lambda: FrozenViTTeacher(path, out_indices=(0, 1), num_heads=2))
         with DefaultScope.overwrite_default_scope('mcf_mm'):
-            cfg = dict(type='VisualTokenizer', checkpoint=path, input_size=32,
-                       encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=7))
+            cfg = dict(
+                type='VisualTokenizer',
+                checkpoint=path,
+                input_size=32,
+                encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=7),
+            )
             refused(folder, name, lambda: MODELS.build(cfg))
 
 
@@ -120,6 +144,7 @@ def first_config(pattern: str) -> str:
 def test_inference_apis(hostile):
     from mcf_mm.apis.alignment import init_landmark_model
     from mcf_mm.apis.parsing import init_face_parser
+
     folder, files = hostile
     align = first_config('face_alignment/*demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
     parse = first_config('face_parsing/*demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py')
@@ -134,8 +159,7 @@ def test_visualize_reconstruction_exits_nonzero(hostile, tiny_config, monkeypatc
     for name in SAMPLE:
         monkeypatch.setattr(sys, 'argv', ['visualize_reconstruction.py', cfg, files[name], '--out', '/dev/null'])
         with pytest.raises(SystemExit) as exit_info:
-            runpy.run_path(osp.join(ROOT, 'tools', 'visualization', 'visualize_reconstruction.py'),
-                           run_name='__main__')
+            runpy.run_path(osp.join(ROOT, 'tools', 'visualization', 'visualize_reconstruction.py'), run_name='__main__')
         assert str(exit_info.value.code).startswith('error: ') and exit_info.value.code != 0
         assert re.search(expected_message(name), str(exit_info.value.code))
         assert not osp.exists(marker_path(folder))
@@ -146,8 +170,10 @@ def test_zero_shot_eval(hostile, tmp_path):
     tok = str(tmp_path / 'tok.pth')
     torch.save({'state_dict': {'codebook': torch.rand(256, 192)}}, tok)
     cfg = tmp_path / 'farl.py'
-    cfg.write_text(f'_base_ = [{first_config("farl/farl_vit-*p8*utkface*.py")!r}]\n'
-                   f'model = dict(target_generator=dict(checkpoint={tok!r}))\n')
+    cfg.write_text(
+        f'_base_ = [{first_config("farl/farl_vit-*p8*utkface*.py")!r}]\n'
+        f'model = dict(target_generator=dict(checkpoint={tok!r}))\n'
+    )
     zero_shot = tool('analysis_tools', 'zero_shot_eval.py')
     for name in SAMPLE:
         refused(folder, name, lambda: zero_shot.evaluate(str(cfg), files[name], str(tmp_path)))

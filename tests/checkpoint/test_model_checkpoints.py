@@ -1,4 +1,5 @@
 """Inference entry points refuse a checkpoint of another model, naming what it holds; the tools exit non-zero."""
+
 import glob
 import os.path as osp
 import runpy
@@ -23,6 +24,7 @@ def models(tmp_path_factory):
     """A demo face-alignment and face-parsing model with random weights, each saved as a trained checkpoint."""
     from mcf_mm.apis.alignment import init_landmark_model
     from mcf_mm.apis.parsing import init_face_parser
+
     folder = tmp_path_factory.mktemp('models')
     torch.manual_seed(0)
     align_cfg = first_config('face_alignment/*demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
@@ -41,8 +43,10 @@ def models(tmp_path_factory):
 
 def mcf_pretrain_checkpoint(folder) -> str:
     from mcf_mm.models.backbones import FaceViT
-    vit = FaceViT(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64), img_size=32,
-                  patch_size=8)
+
+    vit = FaceViT(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64), img_size=32, patch_size=8
+    )
     sd = {'backbone.' + k: v for k, v in vit.state_dict().items()}
     sd.update({'target.backbone.' + k: v for k, v in vit.state_dict().items()})
     path = str(folder / 'epoch_30.pth')
@@ -52,6 +56,7 @@ def mcf_pretrain_checkpoint(folder) -> str:
 
 def test_own_checkpoint_loads_exactly(models):
     from mcf_mm.apis.alignment import init_landmark_model
+
     cfg, path, want = models['align']
     got = init_landmark_model(cfg, path).state_dict()
     assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
@@ -61,9 +66,13 @@ def test_alignment_api_refuses_other_models(models, tmp_path):
     from mmpretrain.models.backbones import ResNet
 
     from mcf_mm.apis.alignment import init_landmark_model
+
     cfg = models['align'][0]
-    with pytest.raises(CheckpointMismatchError, match=r'does not hold a face-alignment model.*holds a segmentation '
-                                                      r'model \(mmseg EncoderDecoder'):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r'does not hold a face-alignment model.*holds a segmentation '
+        r'model \(mmseg EncoderDecoder',
+    ):
         init_landmark_model(cfg, models['parse'][1])
     with pytest.raises(CheckpointMismatchError, match=r'holds an MCF pre-training checkpoint.*init_cfg\.checkpoint'):
         init_landmark_model(cfg, mcf_pretrain_checkpoint(tmp_path))
@@ -75,13 +84,15 @@ def test_alignment_api_refuses_other_models(models, tmp_path):
 
 def test_parsing_api_refuses_an_alignment_checkpoint(models):
     from mcf_mm.apis.parsing import init_face_parser
+
     with pytest.raises(CheckpointMismatchError, match=r'does not hold a face-parsing model.*backbone and a head'):
         init_face_parser(models['parse'][0], models['align'][1])
 
 
 def test_infer_landmarks_exits_nonzero(models, tmp_path, monkeypatch):
-    monkeypatch.setattr(sys, 'argv', ['infer_landmarks.py', models['align'][0], models['parse'][1], 'x.jpg',
-                                      '--out-dir', str(tmp_path)])
+    monkeypatch.setattr(
+        sys, 'argv', ['infer_landmarks.py', models['align'][0], models['parse'][1], 'x.jpg', '--out-dir', str(tmp_path)]
+    )
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(osp.join(ROOT, 'tools', 'infer_landmarks.py'), run_name='__main__')
     assert str(exit_info.value.code).startswith('error: ') and 'segmentation model' in str(exit_info.value.code)
@@ -97,6 +108,9 @@ def test_load_model_weights_counts_and_module_prefix(tmp_path):
     assert load_model_weights(model, path) == {'epoch': 2}
     assert all(torch.equal(v, sd['module.' + k]) for k, v in model.state_dict().items())
     bigger = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.BatchNorm1d(5))  # 6 of 7 tensors change shape
-    with pytest.raises(CheckpointMismatchError, match=r"0/7 tensors are missing.*6 differ in shape.*"
-                                                      r"\('0\.weight', \(4, 3\), \(5, 3\)\)"):
+    with pytest.raises(
+        CheckpointMismatchError,
+        match=r'0/7 tensors are missing.*6 differ in shape.*'
+        r"\('0\.weight', \(4, 3\), \(5, 3\)\)",
+    ):
         load_model_weights(bigger, path)

@@ -1,5 +1,6 @@
 """tools/model_converters/publish_model.py: optimiser state dropped, sha256 prefix in the name, weights_only-loadable;
 an old runner checkpoint (mmengine/numpy objects) is refused until re-saved with convert.py --trust-pickle."""
+
 import hashlib
 import importlib.util
 import os.path as osp
@@ -24,13 +25,21 @@ def load_tool(name: str):
 
 def runner_checkpoint(weights: dict, plain: bool) -> dict:
     opt = torch.optim.AdamW([torch.nn.Parameter(torch.randn(4, 4))])
-    hub = {'log_scalars': {'loss': {'log_history': [0.5], 'count_history': [1]}}} if plain else \
-        {'log_scalars': {'loss': HistoryBuffer()}}
+    hub = (
+        {'log_scalars': {'loss': {'log_history': [0.5], 'count_history': [1]}}}
+        if plain
+        else {'log_scalars': {'loss': HistoryBuffer()}}
+    )
     meta = {'epoch': 3, 'iter': 120 if plain else np.int64(120), 'mcf_mm_algorithm': 'MCF'}
     if not plain:
         meta['hook'] = HistoryBuffer()
-    return {'state_dict': weights, 'optimizer': opt.state_dict(), 'param_schedulers': [{'last_epoch': 3}],
-            'message_hub': hub, 'meta': meta}
+    return {
+        'state_dict': weights,
+        'optimizer': opt.state_dict(),
+        'param_schedulers': [{'last_epoch': 3}],
+        'message_hub': hub,
+        'meta': meta,
+    }
 
 
 def check_published(final: str, weights: dict) -> None:

@@ -1,5 +1,6 @@
 """The explicit --trust-pickle conversion of one's own old files, the plain form it writes, and the format
 registry (a new format is one entry)."""
+
 import argparse
 import importlib.util
 import os.path as osp
@@ -10,8 +11,15 @@ import torch
 from foreign_vits import ClipViT, TimmViT, randomise
 from mmengine.logging import HistoryBuffer
 
-from mcf_mm.checkpoint import (REGISTRY, Format, UnsafeCheckpointError, clip_style_vit_kwargs, convert_checkpoint,
-                               read_checkpoint, to_plain)
+from mcf_mm.checkpoint import (
+    REGISTRY,
+    Format,
+    UnsafeCheckpointError,
+    clip_style_vit_kwargs,
+    convert_checkpoint,
+    read_checkpoint,
+    to_plain,
+)
 from mcf_mm.checkpoint.formats import TIMM_RULES, rename, state_dict_of, strip_prefix, tensors
 from mcf_mm.models.backbones import FaceViT
 
@@ -20,16 +28,22 @@ ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
 
 
 def convert_tool():
-    spec = importlib.util.spec_from_file_location('convert_tool', osp.join(ROOT, 'tools', 'model_converters',
-                                                                           'convert.py'))
+    spec = importlib.util.spec_from_file_location(
+        'convert_tool', osp.join(ROOT, 'tools', 'model_converters', 'convert.py')
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def blocks_match(path: str, ref, clip: bool = False) -> None:
-    model = FaceViT(arch=ARCH, img_size=32, patch_size=8, init_cfg=dict(type='Pretrained', checkpoint=path),
-                    **(clip_style_vit_kwargs() if clip else {}))
+    model = FaceViT(
+        arch=ARCH,
+        img_size=32,
+        patch_size=8,
+        init_cfg=dict(type='Pretrained', checkpoint=path),
+        **(clip_style_vit_kwargs() if clip else {}),
+    )
     model.init_weights()
     model.eval()
     img = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -48,8 +62,9 @@ def test_torchscript_clip_release_converts_only_when_trusted(tmp_path):
     with pytest.raises(UnsafeCheckpointError, match='TorchScript archive'):
         convert_tool().main([src, str(tmp_path / 'no.pth')])
     dst = str(tmp_path / 'clip_backbone.pth')
-    meta = convert_tool().main([src, dst, '--trust-pickle', '--extract-backbone', '--source', 'clip',
-                                '--num-heads', '2'])
+    meta = convert_tool().main(
+        [src, dst, '--trust-pickle', '--extract-backbone', '--source', 'clip', '--num-heads', '2']
+    )
     assert meta['source_format'] == 'clip' and meta['vit_kwargs']['pre_norm']
     blocks_match(dst, ref, clip=True)
 
@@ -59,8 +74,16 @@ def test_old_mcf_checkpoint_with_numpy_is_resaved_plain(tmp_path):
     online = randomise(TimmViT(img_size=32, patch=8, dim=32, depth=2, heads=2)).eval()
     model = {'online_encoder.' + k: v for k, v in online.state_dict().items()}
     src = str(tmp_path / 'checkpoint-15.pth')
-    torch.save({'model': model, 'epoch': np.int64(15), 'args': argparse.Namespace(mask_ratio=0.75, lr=1.5e-4),
-                'scaler': {'scale': np.float32(1024.0)}, 'log': {'loss': np.array([0.5, 0.25])}}, src)
+    torch.save(
+        {
+            'model': model,
+            'epoch': np.int64(15),
+            'args': argparse.Namespace(mask_ratio=0.75, lr=1.5e-4),
+            'scaler': {'scale': np.float32(1024.0)},
+            'log': {'loss': np.array([0.5, 0.25])},
+        },
+        src,
+    )
     with pytest.raises(UnsafeCheckpointError, match=r'numpy\.core\.multiarray\.scalar'):
         read_checkpoint(src)
     dst = str(tmp_path / 'plain.pth')
@@ -86,9 +109,12 @@ def test_to_plain_of_mmengine_and_numpy_objects():
 
 def test_a_new_format_is_one_registry_entry(tmp_path, monkeypatch):
     """A ViT saved under ``encoder.`` in timm names: one Format entry makes it detected, converted and listed."""
-    toy = Format('toy', 'toy ViT: encoder.blocks.* (timm names under encoder.)',
-                 lambda c: any(k.startswith('encoder.blocks.') for k in state_dict_of(c)),
-                 lambda c, branch: rename(strip_prefix(tensors(state_dict_of(c)), 'encoder.'), TIMM_RULES))
+    toy = Format(
+        'toy',
+        'toy ViT: encoder.blocks.* (timm names under encoder.)',
+        lambda c: any(k.startswith('encoder.blocks.') for k in state_dict_of(c)),
+        lambda c, branch: rename(strip_prefix(tensors(state_dict_of(c)), 'encoder.'), TIMM_RULES),
+    )
     monkeypatch.setitem(REGISTRY, 'toy', toy)
     torch.manual_seed(2)
     ref = randomise(TimmViT(img_size=32, patch=8, dim=32, depth=2, heads=2)).eval()

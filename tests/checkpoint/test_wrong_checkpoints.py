@@ -1,13 +1,14 @@
 """Checkpoints of the wrong kind fail with a message naming what was found (and the fix)."""
+
 import pytest
 import torch
+from foreign_vits import ClipViT, TimmViT, Transformer
 from torch import nn
 
 import mcf_mm  # noqa: F401
-from foreign_vits import ClipViT, TimmViT, Transformer
+from mcf_mm.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_vit_weights, read_checkpoint
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.models.target_generators import FrozenViTTeacher
-from mcf_mm.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_vit_weights, read_checkpoint
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
 
@@ -24,6 +25,7 @@ def save(obj, tmp_path, name='ckpt.pth') -> str:
 
 def test_resnet_is_named(tmp_path):
     from mmpretrain.models.backbones import ResNet
+
     resnet = ResNet(depth=18, base_channels=8, stem_channels=8)
     path = save({'state_dict': {'backbone.' + k: v for k, v in resnet.state_dict().items()}}, tmp_path)
     with pytest.raises(CheckpointFormatError, match='ResNet-style CNN'):
@@ -36,16 +38,28 @@ def test_text_only_model_is_named(tmp_path):
     text = Transformer(width=16, layers=2, heads=2)
     sd = {k: v for k, v in text.state_dict().items()}
     sd = {'transformer.' + k: v for k, v in sd.items()}
-    sd.update({'token_embedding.weight': torch.randn(100, 16), 'positional_embedding': torch.randn(77, 16),
-               'ln_final.weight': torch.ones(16), 'text_projection': torch.randn(16, 16)})
+    sd.update(
+        {
+            'token_embedding.weight': torch.randn(100, 16),
+            'positional_embedding': torch.randn(77, 16),
+            'ln_final.weight': torch.ones(16),
+            'text_projection': torch.randn(16, 16),
+        }
+    )
     path = save({'state_dict': sd}, tmp_path)
     with pytest.raises(CheckpointFormatError, match='text-only transformer'):
         load_vit_weights(vit(), path)
 
 
 def test_clip_resnet_is_named(tmp_path):
-    path = save({'visual.conv1.weight': torch.randn(8, 3, 3, 3), 'visual.layer1.0.conv1.weight':
-                 torch.randn(8, 8, 1, 1), 'token_embedding.weight': torch.randn(10, 8)}, tmp_path)
+    path = save(
+        {
+            'visual.conv1.weight': torch.randn(8, 3, 3, 3),
+            'visual.layer1.0.conv1.weight': torch.randn(8, 8, 1, 1),
+            'token_embedding.weight': torch.randn(10, 8),
+        },
+        tmp_path,
+    )
     with pytest.raises(CheckpointFormatError, match='CLIP ResNet image encoder'):
         load_vit_weights(vit(), path)
 
@@ -58,7 +72,7 @@ def test_corrupt_and_truncated_files(tmp_path):
     good = save(TimmViT().state_dict(), tmp_path, 'good.pth')
     data = open(good, 'rb').read()
     cut = tmp_path / 'cut.pth'
-    cut.write_bytes(data[:len(data) // 2])
+    cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointFormatError, match='corrupt, truncated'):
         load_vit_weights(vit(), str(cut))
     empty = tmp_path / 'empty.pth'
@@ -105,15 +119,25 @@ class _Sneaky:
 
     def __reduce__(self):
         import numpy as np
+
         return (getattr, (np.zeros(1), 'tofile'))
 
 
 def test_old_runner_checkpoint_and_smuggled_code_are_refused_by_name(tmp_path):
     import os
+
     import numpy as np
     from mmengine.logging import HistoryBuffer
-    runner = save({'state_dict': {'backbone.w': torch.ones(2)}, 'meta': {'iter': np.int64(7)},
-                   'message_hub': {'loss': HistoryBuffer()}}, tmp_path, 'runner.pth')
+
+    runner = save(
+        {
+            'state_dict': {'backbone.w': torch.ones(2)},
+            'meta': {'iter': np.int64(7)},
+            'message_hub': {'loss': HistoryBuffer()},
+        },
+        tmp_path,
+        'runner.pth',
+    )
     with pytest.raises(UnsafeCheckpointError, match=r'HistoryBuffer.*numpy.*convert\.py --trust-pickle SRC DST'):
         read_checkpoint(runner)
     evil = save({'meta': {'iter': 7}, 'x': os.system}, tmp_path, 'evil.pth')

@@ -5,6 +5,7 @@ Usage:
   python tools/analysis_tools/zero_shot_eval.py CONFIG CKPT IMG_DIR [--exclude-shards SHARD_DIR] [--limit 600]
 Pass no CKPT ('none') to measure the randomly initialised model (chance level).
 """
+
 import argparse
 import json
 import os
@@ -13,21 +14,30 @@ import sys
 import tarfile
 from typing import Dict, List, Optional
 
-import mcf_mm  # noqa: F401
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+import mcf_mm  # noqa: F401
 from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
 
 TASKS = {
     'gender': (['a photo of a man.', 'a photo of a woman.'], lambda age, g, r: g),
-    'race': (['a photo of a white person.', 'a photo of a black person.', 'a photo of an asian person.',
-              'a photo of an indian person.'], lambda age, g, r: r if r < 4 else None),
-    'age': (['a photo of a child.', 'a photo of an adult.', 'a photo of an elderly person.'],
-            lambda age, g, r: 0 if age < 13 else (2 if age >= 60 else (1 if 20 <= age < 60 else None))),
+    'race': (
+        [
+            'a photo of a white person.',
+            'a photo of a black person.',
+            'a photo of an asian person.',
+            'a photo of an indian person.',
+        ],
+        lambda age, g, r: r if r < 4 else None,
+    ),
+    'age': (
+        ['a photo of a child.', 'a photo of an adult.', 'a photo of an elderly person.'],
+        lambda age, g, r: 0 if age < 13 else (2 if age >= 60 else (1 if 20 <= age < 60 else None)),
+    ),
 }
 
 
@@ -43,13 +53,15 @@ def used_sources(shard_dir: str) -> set:
 
 
 @torch.no_grad()
-def evaluate(config: str, ckpt: Optional[str], img_dir: str, exclude: Optional[str] = None,
-             limit: int = 600, seed: int = 0) -> Dict[str, float]:
+def evaluate(
+    config: str, ckpt: Optional[str], img_dir: str, exclude: Optional[str] = None, limit: int = 600, seed: int = 0
+) -> Dict[str, float]:
     cfg = Config.fromfile(config)
     for mod in cfg.get('custom_imports', {}).get('imports', []):
         __import__(mod)
     from mcf_mm.datasets import get_tokenizer
     from mcf_mm.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mcf_mm'):
         model = MODELS.build(cfg.model)
     model.init_weights()
@@ -62,8 +74,7 @@ def evaluate(config: str, ckpt: Optional[str], img_dir: str, exclude: Optional[s
     size = cfg.model.backbone.img_size
     pre = cfg.model.data_preprocessor
     mean, std = torch.tensor(pre.mean).view(1, 3, 1, 1), torch.tensor(pre.std).view(1, 3, 1, 1)
-    imgs = [cv2.cvtColor(cv2.resize(cv2.imread(osp.join(img_dir, n)), (size, size)), cv2.COLOR_BGR2RGB)
-            for n in names]
+    imgs = [cv2.cvtColor(cv2.resize(cv2.imread(osp.join(img_dir, n)), (size, size)), cv2.COLOR_BGR2RGB) for n in names]
     x = (torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() - mean) / std  # [N, 3, H, W]
     img_emb = torch.cat([model.encode_image(b) for b in x.split(64)])
     img_emb = torch.nn.functional.normalize(img_emb, dim=-1)
@@ -92,8 +103,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     args = parser.parse_args(argv)
     res = evaluate(args.config, args.ckpt, args.img_dir, args.exclude_shards, args.limit)
     for task in TASKS:
-        print(f'{task}: zero-shot accuracy {res[task]:.3f} on {res[task + "_n"]} images '
-              f'(majority class {res[task + "_majority"]:.3f}, chance {1 / len(TASKS[task][0]):.3f})')
+        print(
+            f'{task}: zero-shot accuracy {res[task]:.3f} on {res[task + "_n"]} images '
+            f'(majority class {res[task + "_majority"]:.3f}, chance {1 / len(TASKS[task][0]):.3f})'
+        )
     return res
 
 

@@ -10,16 +10,24 @@ mcf_mm's FaRL algorithm (backbone, visual_proj, text_encoder, logit_scale). Inpu
 code from them. ``--trust-pickle`` is the one exception, for files you trust only: it fully unpickles SRC
 (an older mcf_mm run with mmengine/numpy objects, a TorchScript CLIP release) and re-saves it in plain form.
 """
+
 import argparse
 import os.path as osp
 import sys
 from typing import List, Optional
 
-from mcf_mm.checkpoint import (BRANCHES, REGISTRY, CheckpointFormatError, atomic_save, backbone_checkpoint,
-                               convert_checkpoint, convert_farl_checkpoint)
+from mcf_mm.checkpoint import (
+    BRANCHES,
+    REGISTRY,
+    CheckpointFormatError,
+    atomic_save,
+    backbone_checkpoint,
+    convert_checkpoint,
+    convert_farl_checkpoint,
+)
 from mcf_mm.checkpoint.convert import read_trusted_as_plain, resave_trusted
 
-FARL = ('farl', 'FaRL / CLIP release with both towers -> checkpoint of mcf_mm\'s FaRL algorithm')
+FARL = ('farl', "FaRL / CLIP release with both towers -> checkpoint of mcf_mm's FaRL algorithm")
 
 
 def format_table() -> str:
@@ -32,21 +40,38 @@ def format_table() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='formats (--source):\n' + format_table())
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='formats (--source):\n' + format_table(),
+    )
     parser.add_argument('src', help='input checkpoint')
     parser.add_argument('dst', help='output checkpoint (.pth); written atomically')
-    parser.add_argument('--source', default='auto', choices=['auto', *REGISTRY, FARL[0]], metavar='FORMAT',
-                        help='input format (table below)')
-    parser.add_argument('--branch', choices=BRANCHES, default='online',
-                        help='which encoder of a two-encoder checkpoint (MCF online/target, MoCo-v3 base/momentum)')
+    parser.add_argument(
+        '--source',
+        default='auto',
+        choices=['auto', *REGISTRY, FARL[0]],
+        metavar='FORMAT',
+        help='input format (table below)',
+    )
+    parser.add_argument(
+        '--branch',
+        choices=BRANCHES,
+        default='online',
+        help='which encoder of a two-encoder checkpoint (MCF online/target, MoCo-v3 base/momentum)',
+    )
     parser.add_argument('--num-heads', type=int, default=None, help='attention heads if not width // 64')
-    parser.add_argument('--extract-backbone', action='store_true',
-                        help='write the backbone checkpoint (what a ViT format gives anyway); with --trust-pickle, '
-                             'extract it from the re-saved file instead of keeping the whole checkpoint')
-    parser.add_argument('--trust-pickle', action='store_true',
-                        help='UNSAFE, for your own files only: fully unpickle SRC (runs any code in it) and write '
-                             'a plain copy (or its backbone with --extract-backbone)')
+    parser.add_argument(
+        '--extract-backbone',
+        action='store_true',
+        help='write the backbone checkpoint (what a ViT format gives anyway); with --trust-pickle, '
+        'extract it from the re-saved file instead of keeping the whole checkpoint',
+    )
+    parser.add_argument(
+        '--trust-pickle',
+        action='store_true',
+        help='UNSAFE, for your own files only: fully unpickle SRC (runs any code in it) and write '
+        'a plain copy (or its backbone with --extract-backbone)',
+    )
     return parser
 
 

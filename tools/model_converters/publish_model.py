@@ -6,6 +6,7 @@ IN is read without running code from it (a checkpoint of an older run that pickl
 refused: re-save it first with ``convert.py --trust-pickle``). The published file loads with
 ``torch.load(..., weights_only=True)``.
 """
+
 import argparse
 import hashlib
 import io
@@ -53,8 +54,11 @@ def publish(src: str, dst: str, keep_target: bool = False) -> str:
     weights = ckpt.get('state_dict', ckpt.get('model'))
     if not isinstance(weights, dict):
         raise ValueError(f'{src!r} has no `state_dict` or `model` entry; keys found: {list(ckpt)[:8]}.')
-    weights = {k: v.detach().cpu().clone() for k, v in weights.items() if isinstance(v, torch.Tensor)
-               and (keep_target or not k.startswith('target.'))}
+    weights = {
+        k: v.detach().cpu().clone()
+        for k, v in weights.items()
+        if isinstance(v, torch.Tensor) and (keep_target or not k.startswith('target.'))
+    }
     meta = plain({k: v for k, v in (ckpt.get('meta') or {}).items()})
     meta['published_from'] = osp.basename(src)
     dropped = [k for k in ckpt if k in DROPPED]
@@ -63,8 +67,10 @@ def publish(src: str, dst: str, keep_target: bool = False) -> str:
     stem, ext = osp.splitext(dst)
     final = f'{stem}-{hashlib.sha256(buf.getvalue()).hexdigest()[:8]}{ext or ".pth"}'
     atomic_write_bytes(buf.getvalue(), final)
-    print(f'Published {len(weights)} tensors to {final} (dropped: {dropped or "nothing"}; '
-          f'{osp.getsize(src) / 2**20:.1f} MiB -> {osp.getsize(final) / 2**20:.1f} MiB).')
+    print(
+        f'Published {len(weights)} tensors to {final} (dropped: {dropped or "nothing"}; '
+        f'{osp.getsize(src) / 2**20:.1f} MiB -> {osp.getsize(final) / 2**20:.1f} MiB).'
+    )
     return final
 
 

@@ -1,12 +1,12 @@
 """Write a PNG grid of input / masked input / pseudo image for the first N images of a config's dataset.
 
-    python tools/visualization/visualize_reconstruction.py CONFIG CHECKPOINT --num 8 --out recon.png
+python tools/visualization/visualize_reconstruction.py CONFIG CHECKPOINT --num 8 --out recon.png
 """
+
 import argparse
 import os.path as osp
 import sys
 
-import mcf_mm  # noqa: F401
 import cv2
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 
+import mcf_mm  # noqa: F401
 from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
 from mcf_mm.registry import DATASETS, MODELS
 
@@ -60,8 +61,11 @@ def main() -> None:
     rows = []
     for i in range(len(batch)):
         cells = [to_uint8(t[i], mean, std) for t in (inputs, out['masked'], out['pseudo'])]
-        rows.append(np.concatenate([cv2.resize(c, (args.cell, args.cell), interpolation=cv2.INTER_NEAREST)
-                                    for c in cells], axis=1))
+        rows.append(
+            np.concatenate(
+                [cv2.resize(c, (args.cell, args.cell), interpolation=cv2.INTER_NEAREST) for c in cells], axis=1
+            )
+        )
     grid = np.concatenate(rows, axis=0)
     header = np.full((24, grid.shape[1], 3), 255, np.uint8)
     for j, title in enumerate(('input', 'masked input', 'pseudo image')):
