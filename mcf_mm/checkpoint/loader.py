@@ -5,7 +5,7 @@ teachers). :func:`load_model_weights` loads a trained model's own checkpoint (in
 refuses one of another model, saying what the file holds.
 """
 
-from typing import Dict
+from typing import Dict, Sequence
 
 from torch import Tensor, nn
 
@@ -116,7 +116,9 @@ def describe_checkpoint(ckpt: dict) -> str:
     return describe(sd)
 
 
-def load_model_weights(model: nn.Module, path: str, expected: str = 'this model', logger=None) -> dict:
+def load_model_weights(
+    model: nn.Module, path: str, expected: str = 'this model', optional: Sequence[str] = (), logger=None
+) -> dict:
     """Load a trained model's own checkpoint (``state_dict``) into ``model`` after checking it fits.
 
     Every tensor of the model must be in the file with the same shape (``pos_embed`` may differ: the ViT
@@ -126,6 +128,7 @@ def load_model_weights(model: nn.Module, path: str, expected: str = 'this model'
         model: the built model (e.g. from a downstream config).
         path: its trained checkpoint (read safely).
         expected: what the checkpoint should hold, for the message (e.g. 'a face-alignment model').
+        optional: key prefixes of parts the caller does not use, which may be missing (they keep their init).
         logger: where to report (default ``print``).
     Returns:
         the checkpoint's ``meta`` dict (empty if none).
@@ -135,7 +138,7 @@ def load_model_weights(model: nn.Module, path: str, expected: str = 'this model'
     if sd and all(k.startswith('module.') for k in sd):
         sd = type(sd)((k[len('module.') :], v) for k, v in sd.items())  # saved from a DDP wrapper
     own = model.state_dict()
-    missing = [k for k in own if k not in sd]
+    missing = [k for k in own if k not in sd and not k.startswith(tuple(optional))]
     bad = [
         (k, tuple(sd[k].shape), tuple(v.shape))
         for k, v in own.items()
@@ -157,8 +160,10 @@ def load_model_weights(model: nn.Module, path: str, expected: str = 'this model'
             f'{hint}.'
         )
     model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
+    skipped = [k for k in own if k not in sd]  # only optional parts can be absent here
     msg = (
-        f'Loaded {len(own)}/{len(own)} tensors from {path}. Unexpected (ignored): '
+        f'Loaded {len(own) - len(skipped)}/{len(own)} tensors from {path}. Not in the file (optional, kept as '
+        f'initialised): {skipped[:8] or "none"}. Unexpected (ignored): '
         f'{unexpected[:8] or "none"}{" ..." if len(unexpected) > 8 else ""}'
     )
     (logger.info if logger is not None else print)(msg)

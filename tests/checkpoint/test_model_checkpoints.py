@@ -114,3 +114,17 @@ def test_load_model_weights_counts_and_module_prefix(tmp_path):
         r"\('0\.weight', \(4, 3\), \(5, 3\)\)",
     ):
         load_model_weights(bigger, path)
+
+
+def test_optional_parts_may_be_missing(tmp_path, capsys):
+    model = torch.nn.ModuleDict(dict(backbone=torch.nn.Linear(3, 4), head=torch.nn.Linear(4, 2)))
+    head_before = model['head'].weight.clone()
+    backbone = {'backbone.' + k: torch.full_like(v, 0.5) for k, v in model['backbone'].state_dict().items()}
+    path = str(tmp_path / 'backbone_only.pth')
+    torch.save({'state_dict': backbone}, path)
+    with pytest.raises(CheckpointMismatchError, match=r'2/4 tensors are missing'):
+        load_model_weights(model, path)
+    load_model_weights(model, path, optional=('head.',))
+    assert torch.equal(model['backbone'].weight, torch.full((4, 3), 0.5))
+    assert torch.equal(model['head'].weight, head_before)
+    assert 'Loaded 2/4 tensors' in capsys.readouterr().out

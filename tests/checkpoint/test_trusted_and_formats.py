@@ -125,3 +125,38 @@ def test_a_new_format_is_one_registry_entry(tmp_path, monkeypatch):
     blocks_match(dst, ref)
     blocks_match(src, ref)  # FaceViT init_cfg reads the new format directly too
     assert 'toy         toy ViT' in convert_tool().format_table()
+
+
+def test_zero_shot_eval_runs_on_a_converted_farl_release(tmp_path):
+    """convert.py --source farl output loads into the FaRL demo config; the unused MIM parts may be absent."""
+    import glob
+
+    import cv2
+
+    from mcf_mm.models import CLIPTextTransformer
+
+    torch.manual_seed(3)
+    visual = randomise(ClipViT(input_resolution=64, patch_size=8, width=96, layers=4, heads=3, output_dim=64))
+    text = CLIPTextTransformer(vocab_size=49408, context_length=32, width=64, layers=2, heads=2, embed_dim=64)
+    sd = {'visual.' + k: v for k, v in visual.state_dict().items()}
+    sd.update(text.state_dict())
+    sd['logit_scale'] = torch.tensor(4.6)
+    src, dst = str(tmp_path / 'FaRL-tiny.pth'), str(tmp_path / 'farl_algo.pth')
+    torch.save({'state_dict': sd}, src)
+    convert_tool().main([src, dst, '--source', 'farl'])
+    tok = str(tmp_path / 'tok.pth')
+    torch.save({'state_dict': {'codebook': torch.rand(256, 192)}}, tok)
+    demo = sorted(glob.glob(osp.join(ROOT, 'configs', 'farl', 'farl_vit-*p8*utkface*.py')))[0]
+    cfg = tmp_path / 'farl.py'
+    cfg.write_text(f'_base_ = [{demo!r}]\nmodel = dict(target_generator=dict(checkpoint={tok!r}))\n')
+    images = tmp_path / 'images'
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (age, gender, race) in enumerate([(8, 0, 0), (30, 1, 1), (70, 0, 2), (25, 1, 3), (5, 0, 1), (65, 1, 0)]):
+        cv2.imwrite(str(images / f'{age}_{gender}_{race}_2017{i}.jpg'), rng.integers(0, 255, (64, 64, 3), np.uint8))
+    spec = importlib.util.spec_from_file_location('zs', osp.join(ROOT, 'tools', 'analysis_tools', 'zero_shot_eval.py'))
+    zero_shot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(zero_shot)
+    res = zero_shot.evaluate(str(cfg), dst, str(images))
+    assert res['gender_n'] == 6 and res['race_n'] == 6 and res['age_n'] == 6  # ages 25/30 are adults, 5/8 children
+    assert res['gender_majority'] == 0.5 and 0.0 <= res['gender'] <= 1.0

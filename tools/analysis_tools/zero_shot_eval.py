@@ -66,7 +66,8 @@ def evaluate(
         model = MODELS.build(cfg.model)
     model.init_weights()
     if ckpt and ckpt != 'none':  # read safely; the frozen tokenizer is re-read from its own checkpoint
-        load_model_weights(model, ckpt, 'a FaRL model of this config')
+        # the MIM parts are unused here: a converted FaRL release (convert.py --source farl) has none
+        load_model_weights(model, ckpt, 'a FaRL model of this config', optional=('mask_token', 'head.'))
     model.eval()
     skip = used_sources(exclude) if exclude else set()
     names = sorted(n for n in os.listdir(img_dir) if n.endswith('.jpg') and n not in skip)
