@@ -1,6 +1,7 @@
 """FaceRunner in process on a toy model: exact resume, max_keep_ckpts ordering, interrupted saves, refusals."""
 import os
 import os.path as osp
+import subprocess
 import sys
 import uuid
 
@@ -137,3 +138,32 @@ def test_runner_checkpoints_load_in_mmengine_without_extra_globals(tmp_path):
     ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'epoch_1.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 1 and 'rng_state' in ckpt and 'optimizer' in ckpt
     assert isinstance(ckpt['rng_state']['numpy']['key'], torch.Tensor)
+
+
+def test_an_old_pickled_runner_checkpoint_is_refused_then_resumes_after_the_trusted_conversion(tmp_path):
+    """A checkpoint as mmengine's Runner writes it (HistoryBuffer, numpy RNG state pickled) needs the opt-in
+    re-save (``convert.py --trust-pickle``); the converted file resumes to the uninterrupted run's weights."""
+    from mcf_mm.engine import from_plain
+    build(tmp_path / 'straight').train()
+    with pytest.raises(KeyboardInterrupt):
+        build(tmp_path / 'old', hooks=[StopAfterEpoch(1)]).train()
+    plain = torch.load(str(tmp_path / 'old' / 'epoch_1.pth'), weights_only=True)
+    old = from_plain(plain)  # the manifest is consumed: numpy values and HistoryBuffers again
+    old_state = old['rng_state']['numpy']  # the old hook stored numpy's tuple (uint32 array):
+    old['rng_state']['numpy'] = ('MT19937', old_state['key'].numpy().astype(np.uint32), old_state['pos'],
+                                 old_state['has_gauss'], old_state['cached_gaussian'])
+    old_path = str(tmp_path / 'old' / 'epoch_1.pth')
+    torch.save(old, old_path)  # full pickle: mmengine.logging.HistoryBuffer, numpy arrays and scalars
+    runner = build(tmp_path / 'old', resume=True)
+    with pytest.raises(CheckpointFormatError, match='HistoryBuffer|numpy.*--trust-pickle'):
+        runner.train()
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    run = subprocess.run([sys.executable, osp.join(repo, 'tools', 'model_converters', 'convert.py'), old_path,
+                          str(tmp_path / 'converted.pth'), '--trust-pickle'], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore'))
+    assert run.returncode == 0, run.stderr[-2000:]
+    runner = build(tmp_path / 'old', resume=True, load_from=str(tmp_path / 'converted.pth'))
+    runner.train()
+    assert isinstance(runner.message_hub.get_scalar('train/loss').data[0], np.ndarray)
+    a, b = weights(str(tmp_path / 'straight' / 'epoch_3.pth')), weights(str(tmp_path / 'old' / 'epoch_3.pth'))
+    assert all(torch.equal(a[k], b[k]) for k in a)

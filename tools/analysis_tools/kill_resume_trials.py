@@ -17,6 +17,7 @@ import glob
 import os
 import os.path as osp
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -117,23 +118,28 @@ def one_trial(kind: str, config: str, work_dir: str, epochs: int, delay: float, 
               reference: dict, rng: random.Random, env: dict, log) -> Tuple[bool, str]:
     """Run, kill at a ``kind`` moment, resume; returns (success, what the kill left and how it ended)."""
     import torch
-    proc = subprocess.Popen(train_cmd(config, work_dir, delay), env=env, stdout=log, stderr=log,
-                            start_new_session=True)
-    if not wait_for(lambda: training_started(work_dir), proc, 300):
-        return False, 'the run did not start training'
-    epoch = rng.randint(1, epochs - 1)
-    if kind == 'random':
-        wait_for(lambda: False, proc, rng.uniform(0, train_time))
-    elif kind == 'in-write':  # while the temporary file of epoch_<epoch>.pth is being written
-        wait_for(lambda: bool(glob.glob(osp.join(work_dir, f'.epoch_{epoch}.pth.*{PARTIAL_SUFFIX}'))), proc, 300)
-        wait_for(lambda: False, proc, rng.uniform(0, delay))
-    else:  # after epoch_<epoch>.pth appeared: directory fsync, last_checkpoint update, old-file removal
-        wait_for(lambda: osp.exists(osp.join(work_dir, f'epoch_{epoch}.pth')), proc, 300)
-        wait_for(lambda: False, proc, rng.uniform(0, 3 * delay))
-    finished = proc.poll() is not None
-    if not finished:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    for attempt in range(4):  # a kill drawn after the run's end (machine faster than the reference) is redrawn
+        shutil.rmtree(work_dir, ignore_errors=True)
+        proc = subprocess.Popen(train_cmd(config, work_dir, delay), env=env, stdout=log, stderr=log,
+                                start_new_session=True)
+        if not wait_for(lambda: training_started(work_dir), proc, 300):
+            return False, 'the run did not start training'
+        epoch = rng.randint(1, epochs - 1)
+        if kind == 'random':
+            wait_for(lambda: False, proc, rng.uniform(0, train_time / 2**attempt))
+        elif kind == 'in-write':  # while the temporary file of epoch_<epoch>.pth is being written
+            wait_for(lambda: bool(glob.glob(osp.join(work_dir, f'.epoch_{epoch}.pth.*{PARTIAL_SUFFIX}'))), proc,
+                     300)
+            wait_for(lambda: False, proc, rng.uniform(0, delay))
+        else:  # after epoch_<epoch>.pth appeared: directory fsync, last_checkpoint update, old-file removal
+            wait_for(lambda: osp.exists(osp.join(work_dir, f'epoch_{epoch}.pth')), proc, 300)
+            wait_for(lambda: False, proc, rng.uniform(0, 3 * delay))
+        finished = proc.poll() is not None
+        if not finished:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if not finished:
+            break
     seen = f'after the kill: {state_of(work_dir)}' + (' (finished before the kill)' if finished else '')
     run = subprocess.run(train_cmd(config, work_dir, resume=True), env=env, stdout=log, stderr=log, timeout=600)
     if run.returncode != 0:

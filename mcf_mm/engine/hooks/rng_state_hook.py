@@ -28,35 +28,59 @@ def numpy_state_from_plain(state) -> tuple:
     return (name, np.asarray(key).astype(np.uint32), *rest)  # key: [624] Mersenne Twister words
 
 
+def capture_rng_states() -> dict:
+    """The torch (and CUDA), numpy and python RNG states, as plain data."""
+    state = dict(torch=torch.get_rng_state(), numpy=numpy_state_to_plain(np.random.get_state()),
+                 python=random.getstate())
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_states(state: dict) -> None:
+    """Set the RNGs to a state of :func:`capture_rng_states` (tensors may come on any device)."""
+    torch.set_rng_state(state['torch'].cpu())
+    np.random.set_state(numpy_state_from_plain(state['numpy']))
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
+
+
 @HOOKS.register_module()
 class RNGStateHook(Hook):
     """Save the torch/numpy/python RNG states in each checkpoint and restore them on resume.
 
     With it, a run interrupted at a checkpoint and resumed draws the same masks and flips as an
     uninterrupted run (mmengine alone re-seeds, which repeats the first epoch's randomness). The states are
-    stored as tensors, numbers and tuples, which ``torch.load(weights_only=True)`` reads. Only rank 0
+    stored as tensors, numbers and tuples, which ``torch.load(weights_only=True)`` reads. Validation during
+    training leaves the RNGs as it found them (creating its DataLoader iterator draws a seed), so a run resumed
+    from a checkpoint written before a validation continues exactly as the uninterrupted run does. Only rank 0
     writes checkpoints, so under DDP the other ranks derive distinct states from rank 0's on restore.
     """
 
     priority = 'VERY_LOW'
 
+    def __init__(self) -> None:
+        self._before_val = None
+
+    def before_val_epoch(self, runner) -> None:
+        self._before_val = capture_rng_states()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._before_val is not None:
+            restore_rng_states(self._before_val)
+            self._before_val = None
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = dict(torch=torch.get_rng_state(), numpy=numpy_state_to_plain(np.random.get_state()),
-                     python=random.getstate())
-        if torch.cuda.is_available():
-            state['cuda'] = torch.cuda.get_rng_state_all()
-        checkpoint['rng_state'] = state
+        # a checkpoint written during validation (best checkpoint) holds the state training continues from
+        checkpoint['rng_state'] = self._before_val if self._before_val is not None else capture_rng_states()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('rng_state')
         if state is None or not getattr(runner, '_resume', False):
             return  # fine-tuning from a checkpoint keeps its own seed
-        torch.set_rng_state(state['torch'].cpu())
-        np.random.set_state(numpy_state_from_plain(state['numpy']))
-        version, internal, gauss = state['python']
-        random.setstate((version, tuple(internal), gauss))
-        if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all([s.cpu() for s in state['cuda']])
+        restore_rng_states(state)
         rank = get_rank()
         if rank > 0:
             seed = int(torch.randint(0, 2**31 - 1, ()).item()) + rank
