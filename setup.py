@@ -12,7 +12,8 @@ def read_version() -> str:
 
 def read_requirements(name: str) -> list:
     lines = (Path(__file__).parent / 'requirements' / name).read_text().splitlines()
-    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith('#')]
+    specs = [ln.split('#', 1)[0].strip() for ln in lines]  # pip allows comments after a requirement
+    return [spec for spec in specs if spec]
 
 
 setup(

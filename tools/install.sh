@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-step install of mcf_mm and the OpenMMLab stack into the active Python environment.
 # Order matters (see README "Install"): torch first, then plain deps, then the mm* packages with --no-deps
-# (their declared deps would pull opencv-python, chumpy and a different torch), then mcf_mm itself.
+# (their declared deps would pull opencv-python, chumpy and a different torch), then mcf_mm itself, then the
+# mmcv._ext stand-in for mmcv-lite.
 # Environment: PYTHON (default python), TORCH_SPEC (default the CPU-runnable pair below; set e.g.
 # "torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cu126" on a GPU machine).
 set -euo pipefail
@@ -13,4 +14,9 @@ $PY -m pip install $TORCH_SPEC
 $PY -m pip install -r requirements/runtime.txt -r requirements/tests.txt
 $PY -m pip install --no-deps -r requirements/mminstall.txt
 $PY -m pip install --no-deps --no-build-isolation -e .
-$PY -c "import mcf_mm, mmpretrain, mmpose, mmseg; print('mcf_mm', mcf_mm.__version__, 'installed')"
+# mmcv-lite ships no compiled ops, yet mmseg/mmpose models import mmcv.ops: write the pure-Python mmcv._ext
+# stand-in (a no-op with full mmcv; `python -m mcf_mm.utils.mmcv_ext_stub uninstall` removes it).
+$PY -m mcf_mm.utils.mmcv_ext_stub install
+# a fresh interpreter, without mcf_mm, must import the OpenMMLab inferencers
+$PY -c "from mmpose.apis import MMPoseInferencer; from mmseg.apis import MMSegInferencer; import mmpretrain"
+$PY -c "import mcf_mm; print('mcf_mm', mcf_mm.__version__, 'installed')"

@@ -7,13 +7,15 @@ import sys
 # The repository root, so that configs can `custom_imports` plugins under projects/.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import mcf_mm  # noqa: F401
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import RUNNERS
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.model import revert_sync_batchnorm  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
 
-from mcf_mm.engine import FaceRunner
+from mcf_mm.engine import FaceRunner  # noqa: E402
+from mcf_mm.utils import setup_env  # noqa: E402
+from mcf_mm.utils.cfg_options import HELP as CFG_OPTIONS_HELP  # noqa: E402
+from mcf_mm.utils.cfg_options import merge_cfg_options  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,7 +24,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument('--out', help='dump the metrics to this JSON/pickle file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -35,18 +37,18 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    try:  # before anything expensive: a mistyped key must not start a run
+        merge_cfg_options(cfg, args.cfg_options)
+        cfg.launcher = args.launcher
+        setup_env(cfg)
+    except (ValueError, RuntimeError) as err:
+        raise SystemExit(str(err))
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    if not torch.cuda.is_available() and args.launcher != 'none':
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
-        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if not torch.cuda.is_available():
-        runner.model = revert_sync_batchnorm(runner.model)
+        runner.model = revert_sync_batchnorm(runner.model)  # SyncBN has no CPU kernel
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump

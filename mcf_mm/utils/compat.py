@@ -1,151 +1,107 @@
-"""Environment compatibility fixes for the OpenMMLab stack, applied once on ``import mcf_mm``.
+"""Explicit environment set-up for mcf_mm's tools (nothing here runs on ``import mcf_mm``).
 
-Each fix is a no-op where it is not needed (see ../shared/design/ENV.md for the traps they address):
+``tools/train.py`` and ``tools/test.py`` call :func:`setup_env` on the merged config before building the runner,
+the way OpenMMLab tools call ``register_all_modules``. It changes the config, never mmengine or torch:
 
-1. ``mmcv._ext`` stand-in when mmcv-lite (no compiled ops) is installed, so ``mmseg.models`` and
-   ``mmpose.models`` import; calling a compiled op raises a clear error.
-2. The runner's own checkpoints (resume, ``load_from``) hold mmengine objects, which torch >= 2.6 refuses
-   under ``weights_only=True``; the runner's local loader reads them with ``weights_only=False``.
-   Checkpoints a user downloads go through :mod:`mcf_mm.checkpoint` with ``weights_only=True``.
-3. ``torchrun`` without CUDA: mmengine's launcher calls ``torch.cuda.set_device``; here the process
-   group is initialised with gloo instead.
-4. Local file writes of mmengine (checkpoints, ``last_checkpoint``) become atomic: write to a temporary
-   file in the same folder, then ``os.replace``, so a killed run never leaves a half-written file.
-5. Import-time deprecation noise is filtered (not turned into errors).
+- ``torchrun`` on a host without CUDA, NPU, MLU or MUSA: mmengine's ``_init_dist_pytorch`` always calls
+  ``torch.cuda.set_device(LOCAL_RANK)``, which fails there. No config value avoids that call, so the process group
+  is initialised here from ``env_cfg.dist_cfg`` (mmengine's Runner then finds it initialised and skips
+  ``init_dist``). The requested backend is kept; only ``nccl``, which needs CUDA, becomes ``gloo``.
+  DDP gets ``device_ids=None`` (``model_wrapper_cfg``), the CPU form.
+- CUDA without NCCL (e.g. Windows) and ``nccl`` requested: ``env_cfg.dist_cfg.backend`` becomes ``gloo``.
+- NPU/MLU/MUSA hosts, and the slurm/mpi launchers, are left to mmengine.
+- A downstream config (mmseg/mmpose scope) with mmcv-lite but no ``mmcv._ext`` stops with the install command.
 """
-import importlib
-import importlib.machinery
+import datetime
+import importlib.util
 import os
-import os.path as osp
-import sys
-import tempfile
-import types
-import warnings
-from typing import Union
+from typing import Optional
 
-_APPLIED = False
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+from .fileio import atomic_write_bytes  # noqa: F401  (kept importable from here for existing callers)
+
+_MMCV_OPS_SCOPES = ('mmseg', 'mmpose', 'mmdet')
 
 
-def _install_mmcv_ext_standin() -> None:
-    """Register a stand-in ``mmcv._ext`` when the compiled extension is absent."""
-    try:
-        importlib.import_module('mmcv._ext')
+def _accelerator() -> Optional[str]:
+    """'cuda', 'npu', 'mlu', 'musa' or None (CPU only), as mmengine detects them."""
+    from mmengine.device import is_mlu_available, is_musa_available, is_npu_available
+    if torch.cuda.is_available():
+        return 'cuda'
+    for name, available in (('npu', is_npu_available), ('mlu', is_mlu_available), ('musa', is_musa_available)):
+        if available():
+            return name
+    return None
+
+
+def resolve_backend(requested: str, accelerator: Optional[str]) -> str:
+    """The backend to use: the requested one, except ``nccl`` without CUDA or NCCL, which becomes ``gloo``."""
+    if requested != 'nccl':
+        return requested
+    if accelerator == 'cuda' and torch_dist.is_nccl_available():
+        return requested
+    return 'gloo' if accelerator in (None, 'cuda') else requested  # NPU/MLU/MUSA: mmengine picks its own backend
+
+
+def _dist_cfg(cfg: Config) -> dict:
+    env_cfg = cfg.get('env_cfg')
+    if env_cfg is None:
+        cfg.env_cfg = env_cfg = dict(dist_cfg=dict(backend='nccl'))  # mmengine's Runner.from_cfg default
+    dist_cfg = env_cfg.get('dist_cfg')
+    if dist_cfg is None:
+        env_cfg['dist_cfg'] = dist_cfg = dict()
+    dist_cfg.setdefault('backend', 'nccl')  # mmengine's init_dist default
+    return dist_cfg
+
+
+def init_cpu_process_group(dist_cfg: dict) -> None:
+    """``init_process_group`` as mmengine's ``_init_dist_pytorch`` does it, minus ``torch.cuda.set_device``."""
+    kwargs = dict(dist_cfg)
+    backend = kwargs.pop('backend')
+    if kwargs.get('timeout') is not None:  # seconds in the config, a timedelta for torch (as in init_dist)
+        kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
+    available = getattr(torch_dist, 'is_backend_available', None)
+    if available is not None and not available(backend):
+        raise RuntimeError(f'env_cfg.dist_cfg.backend={backend!r} is not available in this torch build; '
+                           'use gloo on a CPU-only host (--cfg-options env_cfg.dist_cfg.backend=gloo).')
+    torch_dist.init_process_group(backend=backend, **kwargs)
+
+
+def check_mmcv_ops_importable(cfg: Config) -> None:
+    """A downstream config needs ``mmcv.ops`` to import: refuse early, with the fix, if ``mmcv._ext`` is absent."""
+    if cfg.get('default_scope') not in _MMCV_OPS_SCOPES or importlib.util.find_spec('mmcv') is None:
         return
-    except ImportError:
-        pass
-    except Exception:  # a broken compiled build: leave it to mmcv to report
-        return
-
-    class _MissingOps(types.ModuleType):
-        def __getattr__(self, name: str):
-            if name.startswith('__'):
-                raise AttributeError(name)
-
-            def _unavailable(*args, **kwargs):
-                raise NotImplementedError(
-                    f'mmcv compiled op `{name}` is unavailable: mmcv-lite is installed. Install full mmcv '
-                    '(see README, "GPU and compiled ops") to use it.')
-            return _unavailable
-
-    module = _MissingOps('mmcv._ext')
-    module.__spec__ = importlib.machinery.ModuleSpec('mmcv._ext', None)
-    module.__file__ = None
-    sys.modules['mmcv._ext'] = module
+    if importlib.util.find_spec('mmcv._ext') is None:
+        raise RuntimeError(
+            'mmcv has no `mmcv._ext` (mmcv-lite ships no compiled ops), so mmseg/mmpose models cannot be imported. '
+            'Run `python -m mcf_mm.utils.mmcv_ext_stub install` once (tools/install.sh does it), or install full mmcv.')
 
 
-def _trusted_local_loader() -> None:
-    """Let the runner read its own checkpoints (they contain mmengine objects) under torch >= 2.6."""
-    import torch
-    from mmengine.runner.checkpoint import CheckpointLoader
+def setup_env(cfg: Config) -> Config:
+    """Adapt ``cfg`` (and, for torchrun on a CPU-only host, the process group) to this machine; return ``cfg``.
 
-    original = CheckpointLoader._schemes.get('')
-    if original is None or getattr(original, '_mcf_mm_trusted', False):
-        return
-
-    def load_from_local(filename: str, map_location=None):
-        filename = osp.expanduser(filename)
-        if not osp.isfile(filename):
-            raise FileNotFoundError(f'{filename} can not be found.')
-        return torch.load(filename, map_location=map_location, weights_only=False)
-
-    load_from_local._mcf_mm_trusted = True
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-
-
-def _cpu_distributed_launcher() -> None:
-    """Initialise torchrun process groups with gloo when CUDA is absent."""
-    import torch
-    import torch.distributed as torch_dist
-    from mmengine.dist import utils as dist_utils
-
-    original = dist_utils._init_dist_pytorch
-    if getattr(original, '_mcf_mm_cpu', False):
-        return
-
-    def _init_dist_pytorch(backend, init_backend='torch', **kwargs) -> None:
-        if torch.cuda.is_available() or init_backend != 'torch':
-            return original(backend, init_backend=init_backend, **kwargs)
-        torch_dist.init_process_group(
-            backend='gloo', rank=int(os.environ['RANK']), world_size=int(os.environ['WORLD_SIZE']), **kwargs)
-
-    _init_dist_pytorch._mcf_mm_cpu = True
-    dist_utils._init_dist_pytorch = _init_dist_pytorch
-
-
-def atomic_write_bytes(obj: bytes, filepath: Union[str, os.PathLike]) -> None:
-    """Write ``obj`` to ``filepath`` so that readers see either the old file or the complete new one."""
-    filepath = os.fspath(filepath)
-    folder = osp.dirname(osp.abspath(filepath))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(filepath) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(obj)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, filepath)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _atomic_local_writes() -> None:
-    """Make mmengine's LocalBackend.put / put_text atomic."""
-    from mmengine.fileio.backends.local_backend import LocalBackend
-
-    if getattr(LocalBackend.put, '_mcf_mm_atomic', False):
-        return
-
-    def put(self, obj: bytes, filepath) -> None:
-        atomic_write_bytes(obj, filepath)
-
-    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
-        atomic_write_bytes(obj.encode(encoding), filepath)
-
-    put._mcf_mm_atomic = True
-    LocalBackend.put = put
-    LocalBackend.put_text = put_text
-
-
-def _filter_noise() -> None:
-    for pattern in ('.*torch.jit.script.*', '.*pkg_resources is deprecated.*', '.*FileClient.*deprecated.*',
-                    '.*TypedStorage is deprecated.*'):
-        warnings.filterwarnings('ignore', message=pattern)
-    warnings.filterwarnings('ignore', category=DeprecationWarning, module=r'(mmengine|mmcv|mmpose|mmseg|mmdet)')
-
-
-def apply_compat() -> None:
-    """Apply every fix once (idempotent)."""
-    global _APPLIED
-    if _APPLIED:
-        return
-    _filter_noise()
-    _install_mmcv_ext_standin()
-    _trusted_local_loader()
-    _cpu_distributed_launcher()
-    _atomic_local_writes()
-    _APPLIED = True
+    Call after all command-line overrides are merged and before the runner is built. Idempotent.
+    """
+    check_mmcv_ops_importable(cfg)
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none':
+        return cfg
+    accelerator = _accelerator()
+    dist_cfg = _dist_cfg(cfg)
+    if dist_cfg.get('init_backend', 'torch') != 'torch':
+        return cfg  # deepspeed / colossalai initialise themselves
+    dist_cfg['backend'] = resolve_backend(dist_cfg['backend'], accelerator)
+    if accelerator is not None or launcher != 'pytorch':
+        return cfg
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    kind = wrapper.get('type', '')
+    if 'DistributedDataParallel' in (kind if isinstance(kind, str) else kind.__name__):
+        wrapper['device_ids'] = None  # DDP of CPU modules (mmengine's default is [LOCAL_RANK], a GPU)
+    cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        init_dist_kwargs = {k: v for k, v in dist_cfg.items() if k != 'init_backend'}
+        init_cpu_process_group(init_dist_kwargs)
+    return cfg
