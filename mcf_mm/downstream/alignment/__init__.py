@@ -11,12 +11,11 @@ from .estimator import FaceLandmarkEstimator
 from .head import UPerHeatmapHead
 from .losses import MeanPointDistanceLoss, UpsampledHeatmapBCELoss
 from .metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_distance
-from .neck import FacePyramidNeck
 from .transforms import FaceBoxCrop
 
 __all__ = [
     'FaRLHeatmapCodec', 'gaussian_heatmaps', 'soft_argmax', 'AFLW19MatDataset', 'Face300WCSVDataset',
     'Helen29MatDataset', 'WFLWCSVDataset', 'landmark_metainfo', 'FaceLandmarkEstimator', 'UPerHeatmapHead',
     'MeanPointDistanceLoss', 'UpsampledHeatmapBCELoss', 'FaceAlignmentMetric', 'ced_auc_fr', 'face_nme',
-    'normalizing_distance', 'FacePyramidNeck', 'FaceBoxCrop',
+    'normalizing_distance', 'FaceBoxCrop',
 ]

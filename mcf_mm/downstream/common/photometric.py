@@ -21,7 +21,7 @@ GRAY_WEIGHTS_BGR = (0.114, 0.587, 0.299)
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
-    """BGR [H, W, C] -> grey repeated on C channels; uint8 via OpenCV (rounded), float via the exact weighted sum."""
+    """BGR [H, W, C] -> grey on every channel: uint8 via OpenCV (rounded), float as the weighted sum in its type."""
     if img.dtype == np.uint8:
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)  # [H, W]
     else:

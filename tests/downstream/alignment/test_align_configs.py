@@ -54,12 +54,11 @@ def test_every_config_is_covered():
 
 
 def _tiny(cfg: Config, data_root: str, work_dir: str) -> Config:
-    cfg.model.backbone.arch = TINY_ARCH
-    cfg.model.backbone.out_indices = (0, 1)
+    cfg.model.backbone.arch = dict(TINY_ARCH, num_layers=4)  # one block per level of mmseg's 4-level pyramid
+    cfg.model.backbone.out_indices = (0, 1, 2, 3)
     cfg.model.backbone.init_cfg = None
     cfg.model.neck.embed_dim = 32
-    cfg.model.neck.rescales = (4, 0.5)
-    cfg.model.head.in_channels = [32, 32]
+    cfg.model.head.in_channels = [32] * 4
     cfg.model.head.channels = 16
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].update(batch_size=2, num_workers=0, persistent_workers=False)

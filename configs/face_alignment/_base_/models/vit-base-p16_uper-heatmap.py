@@ -23,7 +23,7 @@ model = dict(
         final_norm=False,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online', min_matched=0.9),
     ),
-    neck=dict(type='FacePyramidNeck', embed_dim=768, rescales=(4, 2, 1, 0.5), norm_cfg=norm_cfg),
+    neck=dict(type='mmseg.Feature2Pyramid', embed_dim=768, rescales=(4, 2, 1, 0.5), norm_cfg=norm_cfg),
     head=dict(
         type='UPerHeatmapHead',
         in_channels=768,

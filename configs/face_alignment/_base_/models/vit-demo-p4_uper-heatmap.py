@@ -20,7 +20,7 @@ model = dict(
         out_type='featmap',
         final_norm=False,
     ),
-    neck=dict(type='FacePyramidNeck', embed_dim=96, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
+    neck=dict(type='mmseg.Feature2Pyramid', embed_dim=96, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
     head=dict(
         type='UPerHeatmapHead',
         in_channels=96,
