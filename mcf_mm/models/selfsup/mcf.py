@@ -87,7 +87,7 @@ class MCF(BaseSelfSupervisor):
 
     def _check_optim_wrapper(self, optim_wrapper: OptimWrapper) -> None:
         """Refuse a wrapper the 'step' EMA cannot follow, or one whose accumulation differs from ours."""
-        if not hasattr(optim_wrapper, 'should_update'):
+        if self.ema_update == 'step' and not hasattr(optim_wrapper, 'should_update'):
             raise TypeError(f"ema_update='step' follows OptimWrapper.should_update(), which "
                             f'{type(optim_wrapper).__name__} lacks: use an OptimWrapper/AmpOptimWrapper.')
         counts = getattr(optim_wrapper, '_accumulative_counts', None)
