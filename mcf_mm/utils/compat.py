@@ -14,7 +14,6 @@ the way OpenMMLab tools call ``register_all_modules``. It changes the config, ne
 """
 import datetime
 import importlib.util
-import os
 from typing import Optional
 
 import torch
