@@ -1,4 +1,9 @@
-from .hooks import RNGStateHook, SkippedImagesHook
+from .checkpoint_io import read_runner_checkpoint
+from .hooks import BatchNormBatchCheckHook, CrashSafeCheckpointHook, RNGStateHook, SkippedImagesHook
+from .plain_state import from_plain, to_plain
 from .runner import FaceRunner
 
-__all__ = ['FaceRunner', 'RNGStateHook', 'SkippedImagesHook']
+__all__ = [
+    'BatchNormBatchCheckHook', 'CrashSafeCheckpointHook', 'FaceRunner', 'RNGStateHook', 'SkippedImagesHook',
+    'from_plain', 'read_runner_checkpoint', 'to_plain'
+]
