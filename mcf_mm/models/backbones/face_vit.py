@@ -1,5 +1,5 @@
 """Face ViT: mmpretrain's VisionTransformer (parameter names kept) plus masking and a feature API."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -144,16 +144,20 @@ class FaceViT(VisionTransformer):
         """
         last = self.num_layers - 1
         x, hw = self._embed(x)  # [N, T, D]
-        feats = self.run_blocks(x, [*self.out_indices, last])[:len(self.out_indices)]  # each [N, T, D]
-        return tuple(self._format_output(self.ln1(f) if i == last and self.final_norm else f, hw)
-                     for i, f in zip(self.out_indices, feats))
 
-    def run_blocks(self, x: Tensor, indices: Sequence[int]) -> List[Tensor]:
+        def output(i: int, f: Tensor) -> Tensor:  # f [N, T, D] -> mmpretrain's out_type
+            return self._format_output(self.ln1(f) if i == last and self.final_norm else f, hw)
+
+        return tuple(self.run_blocks(x, [*self.out_indices, last], output)[:len(self.out_indices)])
+
+    def run_blocks(self, x: Tensor, indices: Sequence[int],
+                   out_fn: Optional[Callable[[int, Tensor], Tensor]] = None) -> List[Tensor]:
         """The one block loop: embedded tokens [N, T, D] through blocks 0..max(indices).
 
         Returns the raw (unnormalised) output of each block in ``indices`` (0-based, negatives count from
-        the end), in the order given. Every feature path of this ViT (MCF, FaRL, teacher, downstream) runs
-        through here.
+        the end), in the order given, or ``out_fn(i, output)`` applied as soon as block ``i`` has run (which
+        keeps autograd's accumulation order, hence gradients, bit-identical to mmpretrain's loop). Every
+        feature path of this ViT (MCF, FaRL, teacher, downstream) runs through here.
         """
         for i in indices:
             if not -self.num_layers <= i < self.num_layers:
@@ -166,7 +170,7 @@ class FaceViT(VisionTransformer):
         for i, layer in enumerate(self.layers[:max(wanted) + 1]):
             x = layer(x)
             if i in wanted:
-                found[i] = x
+                found[i] = x if out_fn is None else out_fn(i, x)
         return [found[i] for i in wanted]
 
     # ------------------------------------------------------------------ masking
