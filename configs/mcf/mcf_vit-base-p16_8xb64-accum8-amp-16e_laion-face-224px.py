@@ -11,11 +11,9 @@ _base_ = [
     '../_base_/schedules/adamw_cosine_16e.py',
     '../_base_/default_runtime.py',
 ]
-accumulative_counts = 8
-model = dict(
-    ema_update='micro_step', accumulative_counts=accumulative_counts, symmetric=False, head=dict(norm_dim='token')
-)
-optim_wrapper = dict(accumulative_counts=accumulative_counts)
+# Gradient accumulation lives in the optim wrapper only; the EMA follows it ('micro_step': every forward).
+model = dict(ema_update='micro_step', symmetric=False, head=dict(norm_dim='token'))
+optim_wrapper = dict(accumulative_counts=8)
 train_dataloader = dict(batch_size=64)
 # Effective batch for mmengine's --auto-scale-lr: 8 GPUs x 64 x 8.
 auto_scale_lr = dict(base_batch_size=4096, enable=False)

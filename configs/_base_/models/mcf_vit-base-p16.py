@@ -36,6 +36,5 @@ model = dict(
     ),
     momentum=0.99,
     ema_update='step',
-    accumulative_counts=1,
     symmetric=False,
 )
