@@ -95,6 +95,7 @@ def test_converter_and_publish(hostile, tmp_path):
         assert not glob.glob(str(tmp_path / f'{name}*'))  # nothing written
 
 
+@pytest.mark.slow  # starts an interpreter
 def test_converter_cli_exits_nonzero(hostile, tmp_path):
     import subprocess
 
