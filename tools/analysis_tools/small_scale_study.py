@@ -144,8 +144,8 @@ def read_metric(path: str, task: str, init: str, seed: int) -> dict:
 
 
 def summarise(results: List[dict], times: Dict[str, float], args) -> str:
-    lines = [f'| pre-training | {" | ".join(TASKS[t]["label"] + (" ↓" if TASKS[t]["better"] == "lower" else " ↑") for t in TASKS)} |',
-             '|---|' + '---|' * len(TASKS)]
+    heads = [TASKS[t]['label'] + (' ↓' if TASKS[t]['better'] == 'lower' else ' ↑') for t in TASKS]
+    lines = [f'| pre-training | {" | ".join(heads)} |', '|---|' + '---|' * len(TASKS)]
     names = dict(random='none (random init)', mae=f'MAE, {args.pretrain_iters} it',
                  mcf=f'MCF, {args.pretrain_iters} it (teacher: the MAE encoder)')
     for init in INITS:
