@@ -83,7 +83,7 @@ def test_tiny_config_trains_one_step(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     log = run.stdout + run.stderr
     assert 'Epoch(train) [1][1/1]' in log and 'loss_itc' in log and 'loss_mim' in log
-    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=False)
+    ckpt = torch.load(osp.join(work, 'epoch_1.pth'), weights_only=True)
     keys = ckpt['state_dict']
     assert 'backbone.patch_embed.projection.weight' in keys and 'text_encoder.token_embedding.weight' in keys
     assert not any(k.startswith('target_generator.') for k in keys)  # frozen tokenizer not saved

@@ -49,7 +49,7 @@ def test_three_line_api_writes_json_and_png(model_and_ckpt):
     png = cv2.imread(str(folder / 'out.png'))
     assert png.shape == (90, 120, 3)
     # the loaded weights are the checkpoint's
-    ref = torch.load(ckpt, weights_only=False)['state_dict']
+    ref = torch.load(ckpt, weights_only=True)['state_dict']
     assert all(torch.equal(v, ref[k]) for k, v in model.state_dict().items())
 
 

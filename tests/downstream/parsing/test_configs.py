@@ -165,8 +165,12 @@ def test_runner_trains_and_tests_through_the_tools(name, request, tmp_path):
     _run_tool(osp.join(ROOT, 'tools', 'train.py'), [str(cfg_path), '--work-dir', str(work)])
     ckpt = work / 'epoch_1.pth'
     assert ckpt.is_file()
-    state = torch.load(ckpt, map_location='cpu', weights_only=False)
-    assert 'ema_state_dict' in state  # EMA weights are what the checkpoint's state_dict holds
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)  # runner checkpoints are plain data
+    # mmengine's EMAHook stores the averaged model as `module.<name>` and swaps it into `state_dict` at save
+    ema = {k[len('module.'):]: v for k, v in state['ema_state_dict'].items() if k.startswith('module.')}
+    assert set(ema) == set(state['state_dict'])
+    assert all(torch.equal(state['state_dict'][k], v) for k, v in ema.items())
+    assert int(state['ema_state_dict']['steps']) >= 1  # the average was updated
     out = tmp_path / 'metrics.json'
     _run_tool(
         osp.join(ROOT, 'tools', 'test.py'), [str(cfg_path), str(ckpt), '--work-dir', str(work), '--out', str(out)]
