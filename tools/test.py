@@ -53,6 +53,8 @@ def main() -> None:
     if args.out:
         from mmengine.fileio import dump
         dump(metrics, args.out)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()  # join the backend's threads before the interpreter exits
 
 
 if __name__ == '__main__':

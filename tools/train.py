@@ -79,6 +79,9 @@ def main() -> None:
     if not any(isinstance(hook, BatchNormBatchCheckHook) for hook in runner.hooks):
         runner.register_hook(BatchNormBatchCheckHook())  # refuses a BatchNorm batch of 1 before iteration 1
     runner.train()
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()  # join the backend's threads before the interpreter exits
 
 
 if __name__ == '__main__':

@@ -11,14 +11,15 @@ import sys
 
 import pytest
 import torch
-from hostile import expected_message, fire, marker_path, write_hostile_checkpoints
 from mmengine.registry import DefaultScope
 
+from mcf_fixtures.hostile import expected_message, fire, marker_path, write_hostile_checkpoints
 from mcf_mm.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_vit_weights, read_checkpoint
 from mcf_mm.models.backbones import FaceViT
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from mcf_fixtures.tiny import TINY_ARCH as ARCH  # noqa: E402
+
 # the files every costly entry point (a model built per file) is also tried with
 SAMPLE = ['message_hub_legacy', 'numpy_object_zip', 'gadget_config_load', 'gadget_namespace_allowed_setstate']
 

@@ -6,7 +6,8 @@ import pickle
 
 import pytest
 import torch
-from hostile import marker_path, write_hostile_checkpoints
+
+from mcf_fixtures.hostile import marker_path, write_hostile_checkpoints
 
 INERT = (
     'gadget_namespace_allowed_setstate',

@@ -7,9 +7,9 @@ import os.path as osp
 
 import pytest
 import torch
-from foreign_vits import ClipViT, TimmViT, randomise
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.foreign_vits import ClipViT, TimmViT, randomise
 from mcf_mm.checkpoint import (
     clip_style_vit_kwargs,
     detect_format,

@@ -8,9 +8,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from foreign_vits import ClipViT, TimmViT, randomise
 from mmengine.logging import HistoryBuffer
 
+from mcf_fixtures.foreign_vits import ClipViT, TimmViT, randomise
 from mcf_mm.checkpoint import (
     REGISTRY,
     Format,

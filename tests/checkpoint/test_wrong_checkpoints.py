@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from foreign_vits import ClipViT, TimmViT, Transformer
 from torch import nn
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.foreign_vits import ClipViT, TimmViT, Transformer
 from mcf_mm.checkpoint import CheckpointFormatError, UnsafeCheckpointError, load_vit_weights, read_checkpoint
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.models.target_generators import FrozenViTTeacher

@@ -5,9 +5,15 @@ import os.path as osp
 import pytest
 import torch
 
-from mcf_mm.engine.checkpoint_io import (PARTIAL_SUFFIX, atomic_write, find_resumable_checkpoint,
-                                         is_complete_checkpoint, remove_partial_writes, save_checkpoint_file,
-                                         write_text_file)
+from mcf_mm.engine.checkpoint_io import (
+    PARTIAL_SUFFIX,
+    atomic_write,
+    find_resumable_checkpoint,
+    is_complete_checkpoint,
+    remove_partial_writes,
+    save_checkpoint_file,
+    write_text_file,
+)
 
 
 def save(path, value: float) -> str:

@@ -11,12 +11,10 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-sys.path.insert(0, osp.dirname(__file__))
-from toy_parts import METAINFO, toy_cfg  # noqa: E402
-
-from mcf_mm.checkpoint import CheckpointFormatError  # noqa: E402
-from mcf_mm.engine import CrashSafeCheckpointHook, FaceRunner  # noqa: E402
-from mcf_mm.engine.checkpoint_io import PARTIAL_SUFFIX  # noqa: E402
+from mcf_fixtures.toy_parts import METAINFO, toy_cfg
+from mcf_mm.checkpoint import CheckpointFormatError
+from mcf_mm.engine import CrashSafeCheckpointHook, FaceRunner
+from mcf_mm.engine.checkpoint_io import PARTIAL_SUFFIX
 
 
 class StopAfterEpoch(Hook):
@@ -112,8 +110,7 @@ def test_a_removal_cut_short_is_finished_and_partials_cleaned_at_the_next_start(
 
 
 def test_hostile_and_foreign_files_are_refused_on_every_runner_path(tmp_path):
-    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'checkpoint'))
-    from hostile import marker_path, write_hostile_checkpoints
+    from mcf_fixtures.hostile import marker_path, write_hostile_checkpoints
     files = write_hostile_checkpoints(str(tmp_path / 'hostile'))
     torch.save({'state_dict': {'net.0.weight': torch.zeros(8, 4)}}, str(tmp_path / 'weights_only.pth'))
     runner = build(tmp_path / 'work', resume=True)

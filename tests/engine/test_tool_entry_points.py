@@ -4,20 +4,18 @@ import json
 import os
 import os.path as osp
 import subprocess
-import sys
 
 import pytest
 
+from mcf_fixtures.hostile import marker_path, write_hostile_checkpoints
+from mcf_fixtures.toy_parts import write_toy_config
+
 HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, osp.join(osp.dirname(HERE), 'checkpoint'))
-from hostile import marker_path, write_hostile_checkpoints  # noqa: E402
-from toy_parts import write_toy_config  # noqa: E402
 
 
 def run_tool(repo_root: str, python_exe: str, script: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',
-               PYTHONPATH=os.pathsep.join([HERE, repo_root, os.environ.get('PYTHONPATH', '')]))
+               PYTHONPATH=os.pathsep.join([osp.dirname(HERE), repo_root, os.environ.get('PYTHONPATH', '')]))
     return subprocess.run([python_exe, osp.join(repo_root, 'tools', script), *args], env=env, capture_output=True,
                           text=True, timeout=300)
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import mcf_mm  # noqa: F401
-from foreign_vits import ClipViT, randomise
-from mcf_mm.models import CLIPTextTransformer
+from mcf_fixtures.foreign_vits import ClipViT, randomise
 from mcf_mm.checkpoint import clip_style_vit_kwargs
+from mcf_mm.models import CLIPTextTransformer
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=128)
@@ -63,7 +63,7 @@ def test_official_farl_loads_into_downstream_backbone(tmp_path, scope):
 
 
 def test_tiny_config_trains_one_step(tmp_path):
-    from tar_shards import write_shards
+    from mcf_fixtures.tar_shards import write_shards
     shards = tmp_path / 'shards'
     shards.mkdir()
     write_shards(str(shards), n_per_shard=2, shards=1)  # 2 pairs -> one step of batch 2
@@ -98,7 +98,9 @@ def test_tiny_config_trains_one_step(tmp_path):
 
 def test_official_farl_converts_to_the_farl_algorithm(tmp_path):
     import importlib.util
+
     from mmengine.registry import DefaultScope
+
     from mcf_mm.registry import MODELS
     torch.manual_seed(0)
     visual = randomise(ClipViT(input_resolution=32, patch_size=8, width=32, layers=2, heads=2,

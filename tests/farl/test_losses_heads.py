@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 import mcf_mm  # noqa: F401
-from foreign_vits import Transformer
+from mcf_fixtures.foreign_vits import Transformer
 from mcf_mm.models import CLIPTextTransformer, FaRLMIMHead, ImageTextContrastiveLoss
 
 
@@ -46,7 +46,7 @@ def test_mim_head_loss_is_masked_cross_entropy():
     out = head.loss(tokens, target, mask)
     logits = head(tokens)  # [2, 4, 11]
     picked = [(0, 0), (0, 3), (1, 1)]
-    want = sum(F.cross_entropy(logits[n, l][None], target[n, l][None]) for n, l in picked) / 3
+    want = sum(F.cross_entropy(logits[n, t][None], target[n, t][None]) for n, t in picked) / 3
     torch.testing.assert_close(out['loss'], want)
 
 

@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.tar_shards import png_bytes, write_shards
 from mcf_mm.datasets import ImageTextTarDataset, expand_shards
 from mcf_mm.models import VisualTokenizer, fit_patch_kmeans
 from mcf_mm.models.target_generators.visual_tokenizer import patchify
-from tar_shards import png_bytes, write_shards
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MEAN, STD = (120.0, 110.0, 100.0), (60.0, 50.0, 40.0)
@@ -38,8 +38,9 @@ def test_kmeans_tokenizer_ids_are_nearest_codes(tmp_path):
 
 
 def test_dalle_tokenizer_from_checkpoint(tmp_path):
-    from mcf_mm.registry import MODELS
     from mmengine.registry import DefaultScope
+
+    from mcf_mm.registry import MODELS
     with DefaultScope.overwrite_default_scope('mcf_mm'):
         cfg = dict(type='DALL-E', group_count=4, n_hid=4, n_blk_per_group=1, vocab_size=16)
         enc = MODELS.build(cfg)

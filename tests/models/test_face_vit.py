@@ -3,9 +3,8 @@ import pytest
 import torch
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.tiny import TINY_ARCH as ARCH  # noqa: E402
 from mcf_mm.models.backbones import FaceViT
-
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 
 
 def tiny(**kw) -> FaceViT:

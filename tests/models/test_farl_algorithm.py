@@ -6,10 +6,9 @@ from mmpretrain.structures import DataSample
 
 import mcf_mm  # noqa: F401
 import mcf_mm.models  # noqa: F401
-from mcf_mm.registry import MODELS
+from mcf_fixtures.tiny import TINY_ARCH as ARCH  # noqa: E402
 from mcf_mm.checkpoint import clip_style_vit_kwargs
-
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from mcf_mm.registry import MODELS
 
 
 def tiny_farl(tmp_path, use_mim=True):

@@ -3,7 +3,8 @@ import os
 import os.path as osp
 
 import pytest
-from align_fixtures import WFLW_ATTRIBUTES, hrnet_rows, write_aflw, write_helen, write_hrnet_csv
+
+from mcf_fixtures.alignment import WFLW_ATTRIBUTES, hrnet_rows, write_aflw, write_helen, write_hrnet_csv
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from align_fixtures import TINY_ARCH
 
+from mcf_fixtures.alignment import TINY_ARCH
 from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model, save_landmarks
 from mcf_mm.downstream.common.geometry import crop_matrix, transform_points
 

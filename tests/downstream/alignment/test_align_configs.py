@@ -7,12 +7,12 @@ import os.path as osp
 
 import pytest
 import torch
-from align_fixtures import TINY_ARCH, WFLW_ATTRIBUTES
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.runner import Runner
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.alignment import TINY_ARCH, WFLW_ATTRIBUTES
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG_DIR = osp.join(REPO, 'configs', 'face_alignment')

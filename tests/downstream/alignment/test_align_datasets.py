@@ -4,8 +4,13 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mcf_mm.downstream.alignment.datasets import (AFLW19MatDataset, Face300WCSVDataset, Helen29MatDataset,
-                                                  WFLWCSVDataset, helen_split)
+from mcf_mm.downstream.alignment.datasets import (
+    AFLW19MatDataset,
+    Face300WCSVDataset,
+    Helen29MatDataset,
+    WFLWCSVDataset,
+    helen_split,
+)
 
 
 def test_aflw19_reads_mat_with_ra_split_and_frontal_tags(aflw_root):

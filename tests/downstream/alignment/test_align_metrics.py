@@ -1,8 +1,8 @@
 """Face alignment metric: NME per normaliser vs hand computation; AUC/FR vs explicit integration."""
 import numpy as np
 import pytest
-from align_fixtures import tiny_helen_cfg
 
+from mcf_fixtures.alignment import tiny_helen_cfg
 from mcf_mm.downstream.alignment.metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_distance
 
 

@@ -5,9 +5,19 @@ import cv2
 import numpy as np
 import pytest
 
-from mcf_mm.downstream.common.geometry import (as_3x3, crop_matrix, crop_to_image, estimate_similarity,
-                                               fit_image_matrix, hflip_matrix, invert_matrix, pixels_to_unit,
-                                               similarity_matrix, transform_points, unit_to_pixels)
+from mcf_mm.downstream.common.geometry import (
+    as_3x3,
+    crop_matrix,
+    crop_to_image,
+    estimate_similarity,
+    fit_image_matrix,
+    hflip_matrix,
+    invert_matrix,
+    pixels_to_unit,
+    similarity_matrix,
+    transform_points,
+    unit_to_pixels,
+)
 
 
 @pytest.mark.parametrize('angle, scale', [(0.0, 1.0), (17.0, 0.8), (-123.0, 2.5)])

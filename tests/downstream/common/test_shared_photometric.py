@@ -3,9 +3,17 @@ class in mmpose's and mmseg's registries."""
 import numpy as np
 import pytest
 
-from mcf_mm.downstream.common.photometric import (PHOTOMETRIC_TRANSFORMS, FaceRandomBlur, FaceRandomGamma,
-                                                  FaceRandomGray, NoiseBlend, RandomBlur, RandomGamma,
-                                                  RandomGray, RandomOcclusion)
+from mcf_mm.downstream.common.photometric import (
+    PHOTOMETRIC_TRANSFORMS,
+    FaceRandomBlur,
+    FaceRandomGamma,
+    FaceRandomGray,
+    NoiseBlend,
+    RandomBlur,
+    RandomGamma,
+    RandomGray,
+    RandomOcclusion,
+)
 
 IMG = np.random.default_rng(0).integers(0, 256, size=(33, 41, 3)).astype(np.uint8)
 
@@ -100,10 +108,11 @@ def test_probability_is_validated():
 
 
 def test_the_same_classes_are_registered_in_both_hosts():
-    import mcf_mm.downstream.alignment  # noqa: F401
-    import mcf_mm.downstream.parsing  # noqa: F401
     from mmpose.registry import TRANSFORMS as POSE
     from mmseg.registry import TRANSFORMS as SEG
+
+    import mcf_mm.downstream.alignment  # noqa: F401
+    import mcf_mm.downstream.parsing  # noqa: F401
     for cls in PHOTOMETRIC_TRANSFORMS:
         assert POSE.get(cls.__name__) is cls and SEG.get(cls.__name__) is cls
         built = SEG.build(dict(type=cls.__name__))

@@ -17,8 +17,9 @@ def draw_face(h: int, w: int, rng: np.random.RandomState, lapa_ids: bool = True)
     label = np.zeros((h, w), np.uint8)
     cx, cy = w / 2 + rng.uniform(-2, 2), h / 2 + rng.uniform(-2, 2)
     s = min(h, w) / 48.0
-    ell = lambda c, ax, v: cv2.ellipse(label, (int(c[0]), int(c[1])), (int(ax[0]), int(ax[1])), 0, 0, 360,
-                                       int(v), -1)
+    def ell(c, ax, v):
+        cv2.ellipse(label, (int(c[0]), int(c[1])), (int(ax[0]), int(ax[1])), 0, 0, 360, int(v), -1)
+
     ell((cx, cy - 12 * s), (17 * s, 10 * s), 10)  # hair
     ell((cx, cy), (14 * s, 18 * s), 1)  # skin
     le, re = (cx - 6 * s, cy - 4 * s), (cx + 6 * s, cy - 4 * s)

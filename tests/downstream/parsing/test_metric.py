@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from mmengine.structures import PixelData
 from mmseg.evaluation import IoUMetric
 from mmseg.structures import SegDataSample
-from mmengine.structures import PixelData
 
 from mcf_mm.downstream.parsing.metrics import FaceF1Metric
 

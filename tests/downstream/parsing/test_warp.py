@@ -4,9 +4,17 @@ import torch
 
 from mcf_mm.downstream.common.geometry import similarity_matrix
 from mcf_mm.downstream.parsing.transforms import RandomFaceAffine
-from mcf_mm.downstream.parsing.warp import (FACE_TEMPLATE_5PTS, align_matrix_from_landmarks, original_to_warped,
-                                            tanh_compress, tanh_expand, template_points, unwarp_logits, warp_image,
-                                            warped_to_original)
+from mcf_mm.downstream.parsing.warp import (
+    FACE_TEMPLATE_5PTS,
+    align_matrix_from_landmarks,
+    original_to_warped,
+    tanh_compress,
+    tanh_expand,
+    template_points,
+    unwarp_logits,
+    warp_image,
+    warped_to_original,
+)
 
 CANVAS = (64, 64)
 

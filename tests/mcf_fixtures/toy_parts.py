@@ -89,7 +89,7 @@ def toy_cfg(work_dir: str, max_epochs: int = 3, max_keep_ckpts: int = -1, save_b
 def write_toy_config(path: str, work_dir: str, **kwargs) -> str:
     """Write :func:`toy_cfg` as a config file importing this module (put this folder on ``PYTHONPATH``)."""
     cfg = toy_cfg(work_dir, **kwargs)
-    cfg['custom_imports'] = dict(imports=['toy_parts', 'mcf_mm.engine'], allow_failed_imports=False)
+    cfg['custom_imports'] = dict(imports=['mcf_fixtures.toy_parts', 'mcf_mm.engine'], allow_failed_imports=False)
     with open(path, 'w') as f:
         f.write(''.join(f'{k} = {v!r}\n' for k, v in cfg.items()))
     return path

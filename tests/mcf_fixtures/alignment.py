@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from scipy.io import savemat
 
-TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from .tiny import TINY_ARCH
 
 
 def _write_image(path: str, w: int = 48, h: int = 40, seed: int = 0) -> None:
