@@ -1,4 +1,5 @@
 """Packaging for mcf_mm. Install with `bash tools/install.sh` (see README): the OpenMMLab stack needs an order."""
+
 from pathlib import Path
 
 from setuptools import find_packages, setup

@@ -3,6 +3,7 @@
 mmpretrain's names resolve inside this scope, and mmpose/mmseg configs reach mcf_mm modules with
 ``dict(_scope_='mcf_mm', type=...)``.
 """
+
 from mmengine.registry import Registry
 from mmpretrain import registry as pre
 

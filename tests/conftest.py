@@ -1,4 +1,5 @@
 """pytest fixtures over the shared test material in ``mcf_fixtures`` (tiny ViTs, bundled faces, tiny configs)."""
+
 import os
 import sys
 import warnings
@@ -39,8 +40,10 @@ def face_folder(tmp_path) -> str:
 @pytest.fixture
 def tiny_config(tmp_path, tiny_teacher, face_folder):
     """Factory: write a tiny MCF config file and return its path."""
+
     def make(name: str = 'tiny.py', **kwargs) -> str:
         path = tmp_path / name
         path.write_text(tiny_overrides(tiny_teacher, kwargs.pop('data_root', face_folder), **kwargs))
         return str(path)
+
     return make

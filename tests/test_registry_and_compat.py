@@ -1,4 +1,5 @@
 """Registry hierarchy; `import mcf_mm` leaves mmengine, torch and the warning filters alone; the mmcv-lite stand-in."""
+
 import json
 import os.path as osp
 import subprocess
@@ -15,6 +16,7 @@ from mcf_mm.utils import mmcv_ext_stub
 
 def test_every_registry_is_a_child_of_mmpretrains():
     from mmpretrain import registry as pre
+
     nodes = {k: v for k, v in vars(reg).items() if isinstance(v, Registry)}
     expected = {k for k, v in vars(pre).items() if isinstance(v, Registry) and k in nodes}
     assert len(nodes) >= 20 and set(nodes) >= expected
@@ -25,17 +27,27 @@ def test_every_registry_is_a_child_of_mmpretrains():
 
 def test_mmpretrain_names_resolve_in_mcf_mm_scope_and_ours_from_mmseg():
     from mmengine.registry import init_default_scope
+
     init_default_scope('mcf_mm')
     assert reg.MODELS.get('MAEPretrainDecoder') is not None  # mmpretrain's, seen from our scope
     from mmseg.registry import MODELS as SEG_MODELS
-    vit = SEG_MODELS.build(dict(_scope_='mcf_mm', type='FaceViT',
-                                arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-                                img_size=32, patch_size=8, out_type='featmap', final_norm=False))
+
+    vit = SEG_MODELS.build(
+        dict(
+            _scope_='mcf_mm',
+            type='FaceViT',
+            arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+            img_size=32,
+            patch_size=8,
+            out_type='featmap',
+            final_norm=False,
+        )
+    )
     assert type(vit).__name__ == 'FaceViT' and vit(torch.zeros(1, 3, 32, 32))[0].shape == (1, 32, 4, 4)
 
 
 # What a fresh interpreter records before and after importing every public package of mcf_mm.
-SNAPSHOT = textwrap.dedent('''
+SNAPSHOT = textwrap.dedent("""
     import json, sys, warnings
     import torch, torch.serialization
     import mmengine.dist.utils as dist_utils
@@ -62,13 +74,12 @@ SNAPSHOT = textwrap.dedent('''
     ext = sys.modules.get('mmcv._ext')
     print(json.dumps(dict(changed={k: [before[k], after[k]] for k in before if before[k] != after[k]},
                           ext_file=getattr(ext, '__file__', None))))
-''')
+""")
 
 
 @pytest.mark.slow
 def test_import_mcf_mm_has_no_global_side_effects(repo_root):
-    run = subprocess.run([sys.executable, '-c', SNAPSHOT], cwd=repo_root, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run([sys.executable, '-c', SNAPSHOT], cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     changed = report['changed']
@@ -78,7 +89,7 @@ def test_import_mcf_mm_has_no_global_side_effects(repo_root):
     assert report['ext_file'] is None or osp.isfile(report['ext_file'])
 
 
-FRESH = textwrap.dedent('''
+FRESH = textwrap.dedent("""
     import json, sys
     from mmpose.apis import MMPoseInferencer  # noqa: F401
     from mmseg.apis import MMSegInferencer  # noqa: F401
@@ -100,7 +111,7 @@ FRESH = textwrap.dedent('''
     print(json.dumps(dict(mcf_mm='mcf_mm' in sys.modules, full=mmcv_full_available(), file=ext.__file__,
                           raised=raised, reverted=reverted, groups=len(wrapper.optimizer.param_groups),
                           params=len(list(net.parameters())))))
-''')
+""")
 
 
 @pytest.mark.slow
@@ -108,8 +119,7 @@ def test_inferencers_import_in_a_fresh_interpreter_without_mcf_mm(tmp_path):
     state = mmcv_ext_stub.status()
     if state not in ('stub', 'compiled'):
         pytest.fail(f'mmcv._ext is {state}: run `python -m mcf_mm.utils.mmcv_ext_stub install` (tools/install.sh)')
-    run = subprocess.run([sys.executable, '-c', FRESH], cwd=str(tmp_path), capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run([sys.executable, '-c', FRESH], cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report['mcf_mm'] is False

@@ -1,4 +1,5 @@
 """Evaluate a checkpoint with any mcf_mm config (mmpose / mmseg / mmpretrain test loops)."""
+
 import argparse
 import os
 import os.path as osp
@@ -43,8 +44,9 @@ def main() -> None:
         setup_env(cfg)
     except (ValueError, RuntimeError) as err:
         raise SystemExit(str(err))
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = (
+        args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    )
     cfg.load_from = args.checkpoint
     runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if not torch.cuda.is_available():
@@ -52,6 +54,7 @@ def main() -> None:
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump
+
         dump(metrics, args.out)
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()  # join the backend's threads before the interpreter exits

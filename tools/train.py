@@ -1,4 +1,5 @@
 """Train any mcf_mm config (pre-training in mmpretrain, fine-tuning in mmpose/mmseg) with mcf_mm's FaceRunner."""
+
 import argparse
 import os
 import os.path as osp
@@ -23,8 +24,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from the given checkpoint, or from the latest in work_dir if no path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest in work_dir if no path',
+    )
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision (GPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')

@@ -1,4 +1,5 @@
 """Robust image decoding: every readable image becomes HxWx3 uint8 BGR; anything else raises ImageDecodeError."""
+
 import io
 from typing import Optional, Sequence
 
@@ -16,8 +17,12 @@ class ImageDecodeError(ValueError):
     """The sample is not a readable image (empty, truncated, corrupt, too large, a special file or another type)."""
 
 
-def decode_image(data: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-                 formats: Sequence[str] = SAFE_FORMATS, exif_transpose: bool = True) -> np.ndarray:
+def decode_image(
+    data: bytes,
+    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+    formats: Sequence[str] = SAFE_FORMATS,
+    exif_transpose: bool = True,
+) -> np.ndarray:
     """Decode encoded image bytes to an [H, W, 3] uint8 BGR array.
 
     Handles grayscale, palette, alpha, CMYK and 16-bit images and the first frame of animations; applies the EXIF
@@ -35,8 +40,10 @@ def decode_image(data: bytes, max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
         with Image.open(io.BytesIO(data), formats=list(formats)) as im:
             width, height = im.size
             if max_pixels is not None and width * height > max_pixels:
-                raise ImageDecodeError(f'{width}x{height} = {width * height} pixels is more than max_pixels='
-                                       f'{max_pixels} (raise the cap if such images are expected)')
+                raise ImageDecodeError(
+                    f'{width}x{height} = {width * height} pixels is more than max_pixels='
+                    f'{max_pixels} (raise the cap if such images are expected)'
+                )
             im.load()  # forces a full decode: truncated files raise here
             if exif_transpose:
                 im = ImageOps.exif_transpose(im)

@@ -1,12 +1,14 @@
 """Square face crops from detection metadata (LAION-Face style: box, 5 landmarks, score)."""
+
 from typing import Optional, Sequence
 
 import cv2
 import numpy as np
 
 
-def crop_face(img: np.ndarray, box: Sequence[float], margin: float = 0.3, size: int = 224,
-              landmarks: Optional[np.ndarray] = None) -> np.ndarray:
+def crop_face(
+    img: np.ndarray, box: Sequence[float], margin: float = 0.3, size: int = 224, landmarks: Optional[np.ndarray] = None
+) -> np.ndarray:
     """Cut a square crop centred on the box (or on the landmarks' centre), enlarged by ``margin``.
 
     Args:

@@ -1,4 +1,5 @@
 """Unlabelled face-image datasets for pre-training: image folder, list file, or the original MCF LMDB."""
+
 import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Tuple
@@ -9,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mcf_mm.registry import DATASETS, TRANSFORMS
+
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from .file_io import DEFAULT_MAX_FILE_BYTES, describe_scan, read_regular_file, scan_image_files
 from .skip_counter import SkipCounter
@@ -33,6 +35,7 @@ def open_lmdb(path: str):
     process only; with ``lock=False`` that leaves the parent's untouched - and this process opens its own.
     """
     import lmdb
+
     key = osp.realpath(path)
     entry = _LMDB_ENVS.pop(key, None)
     if entry is not None:
@@ -43,11 +46,12 @@ def open_lmdb(path: str):
     if not osp.exists(path):
         raise FileNotFoundError(f'LMDB not found: {path!r}; check `lmdb_path`.')
     try:
-        env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False,
-                        subdir=osp.isdir(path))
+        env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False, subdir=osp.isdir(path))
     except lmdb.Error as err:
-        raise RuntimeError(f'cannot open the LMDB {path!r} ({err}). If this process opened it itself, close that '
-                           'environment first: py-lmdb allows one per process.') from err
+        raise RuntimeError(
+            f'cannot open the LMDB {path!r} ({err}). If this process opened it itself, close that '
+            'environment first: py-lmdb allows one per process.'
+        ) from err
     _LMDB_ENVS[key] = (os.getpid(), env)
     return env
 
@@ -76,10 +80,20 @@ class FaceImageDataset(BaseDataset):
         exif_transpose: apply the EXIF orientation.
     """
 
-    def __init__(self, data_root: str = '', ann_file: str = '', lmdb_path: Optional[str] = None,
-                 pipeline: tuple = (), max_bad_fraction: float = 0.5, min_checked: int = 32,
-                 extensions: tuple = IMG_EXTENSIONS, max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
-                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS, exif_transpose: bool = True, **kwargs) -> None:
+    def __init__(
+        self,
+        data_root: str = '',
+        ann_file: str = '',
+        lmdb_path: Optional[str] = None,
+        pipeline: tuple = (),
+        max_bad_fraction: float = 0.5,
+        min_checked: int = 32,
+        extensions: tuple = IMG_EXTENSIONS,
+        max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+        exif_transpose: bool = True,
+        **kwargs,
+    ) -> None:
         self.lmdb_path = lmdb_path
         self.extensions = tuple(e.lower() for e in extensions)
         self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
@@ -101,20 +115,26 @@ class FaceImageDataset(BaseDataset):
             return self._list_lmdb()
         if self.ann_file:
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'list file not found: {self.ann_file!r}; set `ann_file` to a text file '
-                                        'with one image path per line, or leave it empty to scan `data_root`.')
+                raise FileNotFoundError(
+                    f'list file not found: {self.ann_file!r}; set `ann_file` to a text file '
+                    'with one image path per line, or leave it empty to scan `data_root`.'
+                )
             with open(self.ann_file, encoding='utf-8') as f:
                 names = [ln.strip() for ln in f if ln.strip() and not ln.startswith('#')]
             paths = [n if osp.isabs(n) else osp.join(self.data_root, n) for n in names]
         else:
             if not self.data_root or not osp.isdir(self.data_root):
-                raise FileNotFoundError(f'image folder not found: {self.data_root!r}; set `data_root` to a folder '
-                                        'of face images (or `ann_file` / `lmdb_path`).')
+                raise FileNotFoundError(
+                    f'image folder not found: {self.data_root!r}; set `data_root` to a folder '
+                    'of face images (or `ann_file` / `lmdb_path`).'
+                )
             paths, self.scan_report = scan_image_files(self.data_root, self.extensions)
             print_log(describe_scan(self.data_root, len(paths), self.scan_report), logger='current')
         if not paths:
-            raise ValueError(f'no images found (data_root={self.data_root!r}, ann_file={self.ann_file!r}); '
-                             f'accepted extensions: {self.extensions}.')
+            raise ValueError(
+                f'no images found (data_root={self.data_root!r}, ann_file={self.ann_file!r}); '
+                f'accepted extensions: {self.extensions}.'
+            )
         return [dict(img_path=p) for p in paths]
 
     def _list_lmdb(self) -> List[dict]:
@@ -123,18 +143,26 @@ class FaceImageDataset(BaseDataset):
             raw = txn.get(b'length')
         if self.ann_file:
             if not osp.isfile(self.ann_file):
-                raise FileNotFoundError(f'keys file not found: {self.ann_file!r}; set `ann_file` to a text file '
-                                        'with one LMDB key per line, or leave it empty to use the `length` key.')
+                raise FileNotFoundError(
+                    f'keys file not found: {self.ann_file!r}; set `ann_file` to a text file '
+                    'with one LMDB key per line, or leave it empty to use the `length` key.'
+                )
             with open(self.ann_file, encoding='utf-8') as f:
                 keys = [ln.rstrip('\r\n') for ln in f if ln.strip()]
         elif raw is None:
-            raise ValueError(f'LMDB {self.lmdb_path!r} has no `length` key and no `ann_file` of keys; '
-                             'give the keys file as `ann_file`.')
+            raise ValueError(
+                f'LMDB {self.lmdb_path!r} has no `length` key and no `ann_file` of keys; '
+                'give the keys file as `ann_file`.'
+            )
         else:
             keys = [str(i) for i in range(int(raw.decode()))]
         if raw is not None and int(raw.decode()) != len(keys):
-            print_log(f'LMDB {self.lmdb_path}: `length`={raw.decode()} but the keys file lists {len(keys)}; '
-                      'using the keys file.', logger='current', level=30)
+            print_log(
+                f'LMDB {self.lmdb_path}: `length`={raw.decode()} but the keys file lists {len(keys)}; '
+                'using the keys file.',
+                logger='current',
+                level=30,
+            )
         return [dict(lmdb_key=k) for k in keys]
 
     # ------------------------------------------------------------------ loading
@@ -152,6 +180,7 @@ class FaceImageDataset(BaseDataset):
         if 'img_path' in info:
             return read_regular_file(info['img_path'], self.max_file_bytes)
         import lmdb
+
         try:
             with open_lmdb(self.lmdb_path).begin(buffers=True) as txn:
                 buf = txn.get(info['lmdb_key'].encode())
@@ -193,6 +222,7 @@ class SkimageFaceDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         from skimage import data as skdata
+
         images = []
         for source in self.sources:
             if source == 'lfw_subset':
@@ -207,5 +237,4 @@ class SkimageFaceDataset(BaseDataset):
     def prepare_data(self, idx: int) -> dict:
         info = self.get_data_info(idx)
         img = info['img']
-        return self.pipeline(dict(img=img.copy(), img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                                  sample_idx=idx))
+        return self.pipeline(dict(img=img.copy(), img_shape=img.shape[:2], ori_shape=img.shape[:2], sample_idx=idx))

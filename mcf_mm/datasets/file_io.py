@@ -4,6 +4,7 @@ A path is stat-ed before it is opened and only regular files are read (a FIFO wo
 symlink to /dev/zero would be read without end); the open uses O_NONBLOCK (a file swapped for a FIFO after the
 stat cannot block) and the descriptor is checked again; at most ``max_bytes + 1`` bytes are read.
 """
+
 import os
 import stat
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -12,8 +13,13 @@ from .decode import ImageDecodeError
 
 # 64 MiB: far above any face crop; a larger "image" is a mistake or an attack.
 DEFAULT_MAX_FILE_BYTES = 64 << 20
-_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO (named pipe)'), (stat.S_ISSOCK, 'a socket'),
-          (stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'))
+_KINDS = (
+    (stat.S_ISDIR, 'a directory'),
+    (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+    (stat.S_ISSOCK, 'a socket'),
+    (stat.S_ISCHR, 'a character device'),
+    (stat.S_ISBLK, 'a block device'),
+)
 
 
 def file_kind(mode: int) -> str:
@@ -106,8 +112,10 @@ def scan_image_files(root: str, extensions: Sequence[str]) -> Tuple[List[str], D
 
 def describe_scan(root: str, n: int, report: Dict[str, int]) -> str:
     """One log line for a folder scan."""
-    notes = {'repeated_directories': 'directories reached twice (symlink loops) not re-entered',
-             'unreadable_directories': 'directories that could not be listed',
-             'directories_named_like_images': 'directories named like images walked as folders'}
+    notes = {
+        'repeated_directories': 'directories reached twice (symlink loops) not re-entered',
+        'unreadable_directories': 'directories that could not be listed',
+        'directories_named_like_images': 'directories named like images walked as folders',
+    }
     extra = '; '.join(f'{report[k]} {text}' for k, text in notes.items() if report.get(k))
     return f'{root}: {n} image files' + (f' ({extra})' if extra else '')

@@ -4,6 +4,7 @@ A shard holds members ``<key>.jpg`` (or png/webp), ``<key>.txt`` (the caption) a
 the key is the member name up to its first dot. Shards are indexed once (member offsets), then each sample
 is read by seeking, so random access and shuffling work without unpacking anything.
 """
+
 import glob
 import os.path as osp
 import tarfile
@@ -18,6 +19,7 @@ from mcf_mm.datasets.face_image import build_pipeline
 from mcf_mm.datasets.file_io import DEFAULT_MAX_FILE_BYTES
 from mcf_mm.datasets.skip_counter import SkipCounter
 from mcf_mm.registry import DATASETS, TRANSFORMS
+
 from .tokenizer import get_tokenizer
 
 IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
@@ -26,14 +28,16 @@ IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
 def expand_shards(shards: Union[str, Sequence[str]], root: str = '') -> List[str]:
     """Shard list from paths, globs or webdataset brace ranges (``part-{00000..00009}.tar``)."""
     import re
+
     items = [shards] if isinstance(shards, str) else list(shards)
     out = []
     for item in items:
         match = re.search(r'\{(\d+)\.\.(\d+)\}', item)
         if match:
             lo, hi = match.group(1), match.group(2)
-            names = [item[:match.start()] + str(i).zfill(len(lo)) + item[match.end():]
-                     for i in range(int(lo), int(hi) + 1)]
+            names = [
+                item[: match.start()] + str(i).zfill(len(lo)) + item[match.end() :] for i in range(int(lo), int(hi) + 1)
+            ]
         else:
             names = [item]
         for name in names:
@@ -58,10 +62,19 @@ class ImageTextTarDataset(BaseDataset):
 
     METAINFO = dict(classes=None)
 
-    def __init__(self, shards: Union[str, Sequence[str]] = '*.tar', data_root: str = '', text_ext: str = 'txt',
-                 pipeline: Sequence = (), max_bad_fraction: float = 0.5, min_checked: int = 32,
-                 max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
-                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS, exif_transpose: bool = True, **kwargs) -> None:
+    def __init__(
+        self,
+        shards: Union[str, Sequence[str]] = '*.tar',
+        data_root: str = '',
+        text_ext: str = 'txt',
+        pipeline: Sequence = (),
+        max_bad_fraction: float = 0.5,
+        min_checked: int = 32,
+        max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+        exif_transpose: bool = True,
+        **kwargs,
+    ) -> None:
         self.shards, self.text_ext = shards, text_ext
         self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
         self.max_file_bytes, self.max_pixels, self.exif_transpose = max_file_bytes, max_pixels, exif_transpose
@@ -72,8 +85,9 @@ class ImageTextTarDataset(BaseDataset):
         """Index the shards, then size the shared skip counter (before any DataLoader worker is forked)."""
         super().full_init()
         if self.skip_counter.num_samples != len(self):
-            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked,
-                                            f'{self.data_root}/{self.shards}')
+            self.skip_counter = SkipCounter(
+                len(self), self.max_bad_fraction, self.min_checked, f'{self.data_root}/{self.shards}'
+            )
 
     @property
     def num_skipped(self) -> int:
@@ -88,15 +102,19 @@ class ImageTextTarDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         paths = expand_shards(self.shards, self.data_root)
         if not paths:
-            raise FileNotFoundError(f'no tar shards match {self.shards!r} under {self.data_root!r}; point '
-                                    '`data_root`/`shards` at the img2dataset output folder.')
+            raise FileNotFoundError(
+                f'no tar shards match {self.shards!r} under {self.data_root!r}; point '
+                '`data_root`/`shards` at the img2dataset output folder.'
+            )
         data, incomplete = [], 0
         for path in paths:
             if not osp.isfile(path):
                 raise FileNotFoundError(f'tar shard {path!r} does not exist.')
             if path.endswith(('.gz', '.tgz', '.bz2', '.xz')):
-                raise ValueError(f'{path!r} is compressed; random access needs plain .tar shards '
-                                 '(img2dataset writes them by default).')
+                raise ValueError(
+                    f'{path!r} is compressed; random access needs plain .tar shards '
+                    '(img2dataset writes them by default).'
+                )
             members = defaultdict(dict)
             with tarfile.open(path, 'r:') as tar:
                 for m in tar:
@@ -113,7 +131,8 @@ class ImageTextTarDataset(BaseDataset):
                 data.append(dict(shard=path, key=key, img_span=parts[img_ext], txt_span=parts[self.text_ext]))
         MMLogger.get_current_instance().info(
             f'ImageTextTarDataset: {len(data)} image-text pairs in {len(paths)} shards'
-            f'{f"; skipped {incomplete} samples without both image and text" if incomplete else ""}.')
+            f'{f"; skipped {incomplete} samples without both image and text" if incomplete else ""}.'
+        )
         if not data:
             raise ValueError(f'the shards {paths[:3]} hold no (image, .{self.text_ext}) pairs.')
         return data
@@ -139,8 +158,15 @@ class ImageTextTarDataset(BaseDataset):
             self.skip_counter.skip(idx, f'{info["key"]} in {info["shard"]}', err)
             return None
         text = text.decode('utf-8', errors='replace').strip()
-        results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2], text=text,
-                       key=info['key'], shard=info['shard'], sample_idx=idx)
+        results = dict(
+            img=img,
+            img_shape=img.shape[:2],
+            ori_shape=img.shape[:2],
+            text=text,
+            key=info['key'],
+            shard=info['shard'],
+            sample_idx=idx,
+        )
         return self.pipeline(results)
 
 

@@ -9,6 +9,7 @@ The per-sample bytes record which samples were found unreadable: mmengine re-dra
 skip, so one bad file can be met several times; the number of distinct bad samples is what a user compares
 with the dataset.
 """
+
 import copy
 import multiprocessing as mp
 from typing import Dict, Tuple
@@ -22,6 +23,7 @@ MAX_ROWS = 1025  # the main process and up to 1024 workers (more share the last 
 def _row() -> int:
     """This process's row: 0 in the main process, 1 + worker id in a DataLoader worker."""
     from torch.utils.data import get_worker_info
+
     info = get_worker_info()
     return 0 if info is None else min(1 + info.id, MAX_ROWS - 1)
 
@@ -36,8 +38,9 @@ class SkipCounter:
         source: what to name in that error (the dataset's path).
     """
 
-    def __init__(self, num_samples: int = 0, max_bad_fraction: float = 1.0, min_checked: int = 32,
-                 source: str = '') -> None:
+    def __init__(
+        self, num_samples: int = 0, max_bad_fraction: float = 1.0, min_checked: int = 32, source: str = ''
+    ) -> None:
         self.max_bad_fraction, self.min_checked, self.source = max_bad_fraction, min_checked, source
         self._counts = mp.RawArray('q', MAX_ROWS * 2)  # [MAX_ROWS, 2]: reads, failed reads per process
         self._mask = mp.RawArray('B', max(int(num_samples), 0))  # [num_samples] 1 = found unreadable
@@ -93,11 +96,11 @@ class SkipCounter:
         own = self._counts[2 * row + 1]
         events, checked = self.num_skip_events, self.num_checked
         if own <= 3 or own % 1000 == 0:
-            print_log(f'skipping unreadable sample {name} ({err}); {events} skipped so far',
-                      logger='current', level=30)
+            print_log(f'skipping unreadable sample {name} ({err}); {events} skipped so far', logger='current', level=30)
         if checked >= self.min_checked and events > self.max_bad_fraction * checked:
             raise RuntimeError(
                 f'{events} of {checked} samples read so far are unreadable (> {self.max_bad_fraction:.0%}): '
                 f'the dataset at {self.source!r} looks broken. Check the paths/format, or raise '
-                '`max_bad_fraction` if this is expected.')
+                '`max_bad_fraction` if this is expected.'
+            )
         return events, checked

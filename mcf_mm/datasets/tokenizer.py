@@ -4,6 +4,7 @@ OpenAI's ``SimpleTokenizer`` plus CLIP's ``tokenize`` (SOT, ids, EOT, zero paddi
 The merges file is CLIP's ``bpe_simple_vocab_16e6.txt.gz``, shipped inside mmsegmentation, so no download is
 needed; ``bpe_path`` names another copy.
 """
+
 from functools import lru_cache
 from typing import List, Optional, Sequence, Union
 
@@ -24,16 +25,18 @@ class BPETokenizer:
     def __init__(self, bpe_path: Optional[str] = None, context_length: int = 77) -> None:
         # imported here: importing mmseg's tokenizer module sets TOKENIZERS_PARALLELISM and builds one tokenizer
         from mmseg.utils.tokenizer import SimpleTokenizer, default_bpe
+
         path = bpe_path or default_bpe()
         try:
             self.bpe = SimpleTokenizer(path)
         except (OSError, EOFError) as err:
-            raise FileNotFoundError(f'BPE merges file {path!r} cannot be read ({err}); pass `bpe_path=` a copy '
-                                    "of CLIP's bpe_simple_vocab_16e6.txt.gz.") from err
+            raise FileNotFoundError(
+                f'BPE merges file {path!r} cannot be read ({err}); pass `bpe_path=` a copy '
+                "of CLIP's bpe_simple_vocab_16e6.txt.gz."
+            ) from err
         merges = self.bpe.bpe_ranks
         if len(merges) != NUM_MERGES or any(len(m) != 2 for m in merges):
-            raise ValueError(f'{path!r} is not CLIP\'s merges file: expected {NUM_MERGES} pairs, '
-                             f'found {len(merges)}.')
+            raise ValueError(f"{path!r} is not CLIP's merges file: expected {NUM_MERGES} pairs, found {len(merges)}.")
         self.context_length = context_length
         self.sot_id, self.eot_id = self.bpe.all_special_ids
 
@@ -49,11 +52,12 @@ class BPETokenizer:
         """BPE ids -> text; SOT is skipped and decoding stops at EOT (so padding is ignored)."""
         ids = [int(i) for i in ids]
         if self.eot_id in ids:
-            ids = ids[:ids.index(self.eot_id)]
+            ids = ids[: ids.index(self.eot_id)]
         return self.bpe.decode([i for i in ids if i != self.sot_id]).strip()
 
-    def __call__(self, texts: Union[str, Sequence[str]], context_length: Optional[int] = None,
-                 truncate: bool = True) -> Tensor:
+    def __call__(
+        self, texts: Union[str, Sequence[str]], context_length: Optional[int] = None, truncate: bool = True
+    ) -> Tensor:
         """Texts -> ids [N, context_length]: SOT, BPE ids, EOT, zero padding (CLIP's ``tokenize``).
 
         Args:
@@ -69,8 +73,8 @@ class BPETokenizer:
             if len(ids) > length:
                 if not truncate:
                     raise ValueError(f'text of {len(ids)} tokens exceeds context_length={length}: {text[:60]!r}')
-                ids = ids[:length - 1] + [self.eot_id]
-            out[row, :len(ids)] = torch.tensor(ids)
+                ids = ids[: length - 1] + [self.eot_id]
+            out[row, : len(ids)] = torch.tensor(ids)
         return out
 
 

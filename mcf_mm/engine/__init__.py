@@ -4,6 +4,12 @@ from .plain_state import from_plain, to_plain
 from .runner import FaceRunner
 
 __all__ = [
-    'BatchNormBatchCheckHook', 'CrashSafeCheckpointHook', 'FaceRunner', 'RNGStateHook', 'SkippedImagesHook',
-    'from_plain', 'read_runner_checkpoint', 'to_plain'
+    'BatchNormBatchCheckHook',
+    'CrashSafeCheckpointHook',
+    'FaceRunner',
+    'RNGStateHook',
+    'SkippedImagesHook',
+    'from_plain',
+    'read_runner_checkpoint',
+    'to_plain',
 ]

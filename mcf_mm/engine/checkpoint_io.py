@@ -4,6 +4,7 @@ Writes go to a temporary file in the target's folder, are fsynced and renamed ov
 run resumed after SIGKILL) sees either the previous file or the complete new one. Reads never unpickle anything
 but tensors and plain Python values (:func:`mcf_mm.checkpoint.read_checkpoint`, weights-only).
 """
+
 import logging
 import os
 import os.path as osp
@@ -15,6 +16,7 @@ from typing import BinaryIO, Callable, List, Optional
 import torch
 
 from mcf_mm.checkpoint import CheckpointFormatError, read_checkpoint
+
 from .plain_state import from_plain
 
 PARTIAL_SUFFIX = '.mcf_mm-partial'
@@ -107,8 +109,9 @@ def is_complete_checkpoint(path: str) -> bool:
         return False
 
 
-def find_resumable_checkpoint(work_dir: str, ckpt_dir: str, filename_tmpl: str,
-                              logger: Optional[logging.Logger] = None) -> Optional[str]:
+def find_resumable_checkpoint(
+    work_dir: str, ckpt_dir: str, filename_tmpl: str, logger: Optional[logging.Logger] = None
+) -> Optional[str]:
     """The newest complete checkpoint to resume from, or None.
 
     ``work_dir/last_checkpoint`` is used when it names a complete file at least as new as every complete
@@ -134,13 +137,17 @@ def find_resumable_checkpoint(work_dir: str, ckpt_dir: str, filename_tmpl: str,
         candidates.append((int(pattern.match(osp.basename(recorded)).group(1)), recorded))
     if not candidates:
         if recorded is not None and logger is not None:
-            logger.warning(f'last_checkpoint names {recorded!r}, which is missing or incomplete, and no other '
-                           f'complete checkpoint is in {ckpt_dir!r}: training starts from scratch.')
+            logger.warning(
+                f'last_checkpoint names {recorded!r}, which is missing or incomplete, and no other '
+                f'complete checkpoint is in {ckpt_dir!r}: training starts from scratch.'
+            )
         return None
     step, path = max(candidates, key=lambda c: (c[0], c[1] == recorded))
     if path != recorded and logger is not None:
-        logger.warning(f'last_checkpoint names {recorded!r} (missing, incomplete or older): resuming from the '
-                       f'newest complete checkpoint {path!r} instead.')
+        logger.warning(
+            f'last_checkpoint names {recorded!r} (missing, incomplete or older): resuming from the '
+            f'newest complete checkpoint {path!r} instead.'
+        )
     return path
 
 
@@ -165,18 +172,21 @@ def read_runner_checkpoint(filename: str, map_location='cpu') -> dict:
     """
     filename = os.fspath(filename)
     if filename.startswith(_MODEL_ZOO_PREFIXES):
-        raise CheckpointFormatError(f'{filename!r}: model-zoo aliases are not resolved by mcf_mm; download the '
-                                    'file and give its local path.')
+        raise CheckpointFormatError(
+            f'{filename!r}: model-zoo aliases are not resolved by mcf_mm; download the file and give its local path.'
+        )
     if filename.startswith(('http://', 'https://')):
         ckpt = read_checkpoint(_cached_download(filename), map_location=map_location)
     elif re.match(r'^[a-zA-Z][\w+.-]*://', filename):
         from mmengine.fileio import get_local_path
+
         with get_local_path(filename) as local:
             ckpt = read_checkpoint(local, map_location=map_location)
     else:
         path = osp.expanduser(filename)
         if not osp.isfile(path):
-            raise FileNotFoundError(f'checkpoint not found: {filename!r}; check `load_from`, `--resume` or the '
-                                    'checkpoint argument.')
+            raise FileNotFoundError(
+                f'checkpoint not found: {filename!r}; check `load_from`, `--resume` or the checkpoint argument.'
+            )
         ckpt = read_checkpoint(path, map_location=map_location)
     return from_plain(ckpt)

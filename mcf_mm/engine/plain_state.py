@@ -7,6 +7,7 @@ for an object/string array, a dict for a ``HistoryBuffer``) and records where it
 :data:`MANIFEST_KEY`; :func:`from_plain` rebuilds the exact objects from that manifest. Code that reads the file
 without the manifest (e.g. ``mmpose.apis.init_model``) sees tensors and numbers instead of numpy values.
 """
+
 import collections
 from typing import Any, Dict, List, Tuple
 
@@ -22,6 +23,7 @@ _TORCH_NUMPY_KINDS = 'biufc'  # bool, signed/unsigned int, float, complex
 
 def _history_buffer_type():
     from mmengine.logging import HistoryBuffer
+
     return HistoryBuffer
 
 
@@ -39,36 +41,42 @@ def _encode(obj: Any, path: Tuple, specs: List[list]) -> Any:
             if isinstance(key, np.generic):
                 key = key.item()  # numpy keys become Python numbers (dict keys are not restored)
             if type(key) not in _LEAVES and not isinstance(key, tuple):
-                raise TypeError(f'cannot store the key {key!r} ({type(key).__name__}) at {_where(path)} in a '
-                                'weights-only checkpoint; use str/int keys.')
-            out[key] = _encode(value, path + (key, ), specs)
+                raise TypeError(
+                    f'cannot store the key {key!r} ({type(key).__name__}) at {_where(path)} in a '
+                    'weights-only checkpoint; use str/int keys.'
+                )
+            out[key] = _encode(value, path + (key,), specs)
         return out  # ConfigDict and other dict subclasses are stored as plain dicts
     if kind in (list, tuple):
-        return kind(_encode(v, path + (i, ), specs) for i, v in enumerate(obj))
+        return kind(_encode(v, path + (i,), specs) for i, v in enumerate(obj))
     if kind is set:
         before = len(specs)
-        items = {_encode(v, path + (i, ), specs) for i, v in enumerate(obj)}
+        items = {_encode(v, path + (i,), specs) for i, v in enumerate(obj)}
         if len(specs) > before:
             raise TypeError(f'cannot store numpy values inside the set at {_where(path)}; use a list.')
         return items
     if kind is frozenset:
         specs.append([list(path), 'frozenset', None, None])
-        return [_encode(v, path + (i, ), specs) for i, v in enumerate(obj)]
+        return [_encode(v, path + (i,), specs) for i, v in enumerate(obj)]
     if isinstance(obj, np.ndarray):
         return _encode_array(obj, path, specs)
     if isinstance(obj, np.generic):
         if obj.dtype.kind not in _TORCH_NUMPY_KINDS:
-            raise TypeError(f'cannot store the numpy {obj.dtype} scalar at {_where(path)} in a weights-only '
-                            'checkpoint; store a str or number instead.')
+            raise TypeError(
+                f'cannot store the numpy {obj.dtype} scalar at {_where(path)} in a weights-only '
+                'checkpoint; store a str or number instead.'
+            )
         specs.append([list(path), 'np_scalar', obj.dtype.str, None])
         return obj.item()
     if kind is _history_buffer_type():
         specs.append([list(path), 'history_buffer', None, None])
         state = dict(log_history=obj._log_history, count_history=obj._count_history, max_length=obj.max_length)
         return _encode(state, path, specs)
-    raise TypeError(f'cannot store {kind.__module__}.{kind.__qualname__} at {_where(path)} in a weights-only '
-                    'checkpoint (only tensors, numbers, strings, lists, tuples, dicts and numpy values are '
-                    'converted); store its state as plain values instead.')
+    raise TypeError(
+        f'cannot store {kind.__module__}.{kind.__qualname__} at {_where(path)} in a weights-only '
+        'checkpoint (only tensors, numbers, strings, lists, tuples, dicts and numpy values are '
+        'converted); store its state as plain values instead.'
+    )
 
 
 def _encode_array(arr: np.ndarray, path: Tuple, specs: List[list]) -> Any:
@@ -79,7 +87,7 @@ def _encode_array(arr: np.ndarray, path: Tuple, specs: List[list]) -> Any:
         native = arr.astype(arr.dtype.newbyteorder('='), copy=True)  # torch needs native byte order
         return torch.from_numpy(np.ascontiguousarray(native))
     specs.append([list(path), 'ndarray_list', arr.dtype.str, list(arr.shape)])
-    return [_encode(v, path + (i, ), specs) for i, v in enumerate(arr.ravel().tolist())]
+    return [_encode(v, path + (i,), specs) for i, v in enumerate(arr.ravel().tolist())]
 
 
 def _decode_one(value: Any, kind: str, dtype: str, shape: list) -> Any:
@@ -102,9 +110,9 @@ def _decode_one(value: Any, kind: str, dtype: str, shape: list) -> Any:
 def _decode(obj: Any, path: Tuple, specs: Dict[Tuple, list], prefixes: set) -> Any:
     if path in prefixes:  # something below (or at) this path was converted
         if type(obj) in (dict, collections.OrderedDict):
-            obj = type(obj)((k, _decode(v, path + (k, ), specs, prefixes)) for k, v in obj.items())
+            obj = type(obj)((k, _decode(v, path + (k,), specs, prefixes)) for k, v in obj.items())
         elif type(obj) in (list, tuple):
-            obj = type(obj)(_decode(v, path + (i, ), specs, prefixes) for i, v in enumerate(obj))
+            obj = type(obj)(_decode(v, path + (i,), specs, prefixes) for i, v in enumerate(obj))
     if path in specs:
         obj = _decode_one(obj, *specs[path])
     return obj
@@ -125,14 +133,19 @@ def to_plain(checkpoint: dict) -> dict:
 def _rebuild_converted_buffers(checkpoint: dict) -> dict:
     """Message-hub buffers of an old runner checkpoint re-saved by ``convert.py --trust-pickle`` (stored as
     ``{'__class__': '...HistoryBuffer', 'max_length', '_log_history', '_count_history'}``) become buffers."""
-    scalars = checkpoint.get('message_hub', {}).get('log_scalars') if isinstance(
-        checkpoint.get('message_hub'), dict) else None
+    scalars = (
+        checkpoint.get('message_hub', {}).get('log_scalars')
+        if isinstance(checkpoint.get('message_hub'), dict)
+        else None
+    )
     if not isinstance(scalars, dict):
         return checkpoint
     for key, value in scalars.items():
         if isinstance(value, dict) and str(value.get('__class__', '')).endswith('.HistoryBuffer'):
-            arrays = [np.asarray(value[k].cpu() if isinstance(value[k], torch.Tensor) else value[k])
-                      for k in ('_log_history', '_count_history')]
+            arrays = [
+                np.asarray(value[k].cpu() if isinstance(value[k], torch.Tensor) else value[k])
+                for k in ('_log_history', '_count_history')
+            ]
             scalars[key] = _history_buffer_type()(*arrays, int(value['max_length']))
     return checkpoint
 
@@ -144,8 +157,10 @@ def from_plain(checkpoint: dict) -> dict:
     if not manifest:
         return _rebuild_converted_buffers(checkpoint) if isinstance(checkpoint, dict) else checkpoint
     if manifest.get('version', 0) > _VERSION:
-        raise ValueError(f'the checkpoint was written by a newer mcf_mm (plain-state version '
-                         f'{manifest["version"]} > {_VERSION}); upgrade mcf_mm to read it.')
+        raise ValueError(
+            f'the checkpoint was written by a newer mcf_mm (plain-state version '
+            f'{manifest["version"]} > {_VERSION}); upgrade mcf_mm to read it.'
+        )
     specs = {tuple(p): (kind, dtype, shape) for p, kind, dtype, shape in manifest['converted']}
     prefixes = {p[:i] for p in specs for i in range(len(p))}
     out = _decode({k: v for k, v in checkpoint.items() if k != MANIFEST_KEY}, (), specs, prefixes)

@@ -1,4 +1,5 @@
 """mcf_mm's runner: mmengine's Runner with weights-only checkpoint reading and crash-safe checkpoint writing."""
+
 import os.path as osp
 import time
 import warnings
@@ -17,6 +18,7 @@ from mmengine.utils import apply_to, get_git_hash
 
 from mcf_mm.checkpoint import CheckpointFormatError
 from mcf_mm.registry import RUNNERS
+
 from .checkpoint_io import find_resumable_checkpoint, read_runner_checkpoint, save_checkpoint_file
 from .hooks.checkpoint_hook import CrashSafeCheckpointHook
 from .plain_state import to_plain
@@ -51,12 +53,15 @@ class FaceRunner(Runner):
         defaults = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
         hooks = {k: v for k, v in hooks.items() if v is not None or k in defaults}  # `name=None`: no such hook
         ckpt = hooks.get('checkpoint', dict(type='CheckpointHook', interval=1))
-        if isinstance(ckpt, dict) and (ckpt.get('type') in _MMENGINE_CKPT_HOOK_NAMES
-                                       or ckpt.get('type') is CheckpointHook):
+        if isinstance(ckpt, dict) and (
+            ckpt.get('type') in _MMENGINE_CKPT_HOOK_NAMES or ckpt.get('type') is CheckpointHook
+        ):
             ckpt = dict(ckpt, type=CrashSafeCheckpointHook)
         elif isinstance(ckpt, Hook) and type(ckpt) is CheckpointHook:
-            warnings.warn('default_hooks.checkpoint is a built mmengine CheckpointHook: its writes are not '
-                          'crash-safe; give its options as a dict instead.')
+            warnings.warn(
+                'default_hooks.checkpoint is a built mmengine CheckpointHook: its writes are not '
+                'crash-safe; give its options as a dict instead.'
+            )
         hooks['checkpoint'] = ckpt
         super().register_default_hooks(hooks)
 
@@ -67,8 +72,11 @@ class FaceRunner(Runner):
                 return hook.checkpoint_dir(self), hook.filename_tmpl
             if isinstance(hook, CheckpointHook):
                 out_dir = hook.out_dir
-                folder = self.work_dir if out_dir in (None, self.work_dir) else osp.join(
-                    out_dir, osp.basename(self.work_dir.rstrip(osp.sep)))
+                folder = (
+                    self.work_dir
+                    if out_dir in (None, self.work_dir)
+                    else osp.join(out_dir, osp.basename(self.work_dir.rstrip(osp.sep)))
+                )
                 return folder, hook.filename_tmpl
         return self.work_dir, 'epoch_{}.pth'
 
@@ -100,14 +108,16 @@ class FaceRunner(Runner):
         finally:
             self._resuming = False
 
-    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')]) -> dict:
+    def load_checkpoint(
+        self, filename: str, map_location='cpu', strict: bool = False, revise_keys: list = [(r'^module.', '')]
+    ) -> dict:
         """Load weights (and return the whole checkpoint) without running code from the file."""
         checkpoint = read_runner_checkpoint(filename, map_location=map_location)
         if self._resuming and not {'meta', 'message_hub'} <= set(checkpoint):
             raise CheckpointFormatError(
                 f'{filename!r} is not a training checkpoint (no `meta`/`message_hub`, keys {list(checkpoint)[:5]}); '
-                '--resume needs a file written by tools/train.py. To start from these weights use `load_from`.')
+                '--resume needs a file written by tools/train.py. To start from these weights use `load_from`.'
+            )
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
@@ -116,10 +126,17 @@ class FaceRunner(Runner):
         return checkpoint
 
     @master_only
-    def save_checkpoint(self, out_dir: str, filename: str, file_client_args: Optional[dict] = None,
-                        save_optimizer: bool = True, save_param_scheduler: bool = True,
-                        meta: Optional[dict] = None, by_epoch: bool = True,
-                        backend_args: Optional[dict] = None) -> None:
+    def save_checkpoint(
+        self,
+        out_dir: str,
+        filename: str,
+        file_client_args: Optional[dict] = None,
+        save_optimizer: bool = True,
+        save_param_scheduler: bool = True,
+        meta: Optional[dict] = None,
+        by_epoch: bool = True,
+        backend_args: Optional[dict] = None,
+    ) -> None:
         """mmengine's checkpoint content, stored as plain data and written crash-safely (local paths)."""
         if meta is None:
             meta = {}
@@ -131,33 +148,42 @@ class FaceRunner(Runner):
             filepath = FileClient.infer_client(file_client_args, out_dir).join_path(out_dir, filename)
         else:
             filepath = join_path(out_dir, filename, backend_args=backend_args)
-        meta.update(cfg=self.cfg.pretty_text, seed=self.seed, experiment_name=self.experiment_name,
-                    time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
-                    mmengine_version=mmengine.__version__ + get_git_hash())
+        meta.update(
+            cfg=self.cfg.pretty_text,
+            seed=self.seed,
+            experiment_name=self.experiment_name,
+            time=time.strftime('%Y%m%d_%H%M%S', time.localtime()),
+            mmengine_version=mmengine.__version__ + get_git_hash(),
+        )
         if hasattr(self.train_dataloader.dataset, 'metainfo'):
             meta.update(dataset_meta=self.train_dataloader.dataset.metainfo)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        checkpoint = dict(meta=meta, state_dict=weights_to_cpu(model.state_dict()),
-                          message_hub=_to_cpu(self.message_hub.state_dict()))
+        checkpoint = dict(
+            meta=meta, state_dict=weights_to_cpu(model.state_dict()), message_hub=_to_cpu(self.message_hub.state_dict())
+        )
         if save_optimizer:
             if not isinstance(self.optim_wrapper, OptimWrapper):
-                raise TypeError(f'self.optim_wrapper should be an `OptimWrapper` or `OptimWrapperDict` instance, '
-                                f'but got {self.optim_wrapper}')
+                raise TypeError(
+                    f'self.optim_wrapper should be an `OptimWrapper` or `OptimWrapperDict` instance, '
+                    f'but got {self.optim_wrapper}'
+                )
             checkpoint['optimizer'] = _to_cpu(self.optim_wrapper.state_dict())
         if save_param_scheduler and self.param_schedulers is None:
-            self.logger.warning('`save_param_scheduler` is True but `self.param_schedulers` is None, so skip '
-                                'saving parameter schedulers')
+            self.logger.warning(
+                '`save_param_scheduler` is True but `self.param_schedulers` is None, so skip '
+                'saving parameter schedulers'
+            )
             save_param_scheduler = False
         if save_param_scheduler:
             if isinstance(self.param_schedulers, dict):
-                checkpoint['param_schedulers'] = {name: [s.state_dict() for s in schedulers]
-                                                  for name, schedulers in self.param_schedulers.items()}
+                checkpoint['param_schedulers'] = {
+                    name: [s.state_dict() for s in schedulers] for name, schedulers in self.param_schedulers.items()
+                }
             else:
                 checkpoint['param_schedulers'] = [s.state_dict() for s in self.param_schedulers]
         self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
         plain = to_plain(checkpoint)
-        if file_client_args is None and isinstance(get_file_backend(filepath, backend_args=backend_args),
-                                                   LocalBackend):
+        if file_client_args is None and isinstance(get_file_backend(filepath, backend_args=backend_args), LocalBackend):
             save_checkpoint_file(plain, filepath)
         else:  # object stores: one put per file, already all-or-nothing
             save_checkpoint(plain, filepath, file_client_args=file_client_args, backend_args=backend_args)

@@ -1,4 +1,5 @@
 """Model parts of MCF and FaRL, by kind; importing this package registers them in ``mcf_mm``'s scope."""
+
 from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403

@@ -3,6 +3,7 @@
 ``setup_env`` is imported on first use, so that ``python -m mcf_mm.utils.mmcv_ext_stub`` (run at install time)
 does not import torch.
 """
+
 from .fileio import atomic_write_bytes
 
 __all__ = ['atomic_write_bytes', 'setup_env']
@@ -11,5 +12,6 @@ __all__ = ['atomic_write_bytes', 'setup_env']
 def __getattr__(name: str):
     if name == 'setup_env':
         from .compat import setup_env
+
         return setup_env
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -8,6 +8,7 @@ themselves counts), or of what mmengine builds from a few dicts without ``type``
 ``auto_scale_lr``). Anything else is refused with the closest existing key. A leading ``+`` (``+a.b.c=1``) adds a
 key on purpose, unchecked.
 """
+
 import ast
 import copy
 import difflib
@@ -20,29 +21,65 @@ from mmengine.config import Config
 from mmengine.registry import Registry
 
 OPT_IN = '+'
-HELP = ('override config settings: key=value pairs, nested keys with dots, list items by number '
-        '(train_cfg.max_epochs=2 param_scheduler.0.end=2). A key must exist in the config or be an argument of the '
-        'object its dict builds (the class named by `type`, the Runner at the top level, the loops for *_cfg, '
-        'DataLoader for *_dataloader); otherwise nothing runs and the closest existing key is shown. Prefix a key '
-        'with "+" to add it on purpose, unchecked (+model.backbone.my_arg=1).')
-_RUNNER_EXTRA = {'model_wrapper_cfg', 'runner_type', 'sync_bn', 'activation_checkpointing', 'efficient_conv_bn_eval',
-                 'custom_imports', 'work_dir', 'launcher'}
+HELP = (
+    'override config settings: key=value pairs, nested keys with dots, list items by number '
+    '(train_cfg.max_epochs=2 param_scheduler.0.end=2). A key must exist in the config or be an argument of the '
+    'object its dict builds (the class named by `type`, the Runner at the top level, the loops for *_cfg, '
+    'DataLoader for *_dataloader); otherwise nothing runs and the closest existing key is shown. Prefix a key '
+    'with "+" to add it on purpose, unchecked (+model.backbone.my_arg=1).'
+)
+_RUNNER_EXTRA = {
+    'model_wrapper_cfg',
+    'runner_type',
+    'sync_bn',
+    'activation_checkpointing',
+    'efficient_conv_bn_eval',
+    'custom_imports',
+    'work_dir',
+    'launcher',
+}
 _FIXED = {
     ('env_cfg',): {'cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit'},
     ('env_cfg', 'mp_cfg'): {'mp_start_method', 'opencv_num_threads'},
-    ('env_cfg', 'dist_cfg'): {'backend', 'init_backend', 'timeout', 'port', 'init_method', 'world_size', 'rank',
-                              'store', 'group_name', 'pg_options', 'device_id'},
+    ('env_cfg', 'dist_cfg'): {
+        'backend',
+        'init_backend',
+        'timeout',
+        'port',
+        'init_method',
+        'world_size',
+        'rank',
+        'store',
+        'group_name',
+        'pg_options',
+        'device_id',
+    },
     ('randomness',): {'seed', 'diff_rank_seed', 'deterministic'},
     ('auto_scale_lr',): {'enable', 'base_batch_size'},
 }
 # which registry a ``type`` under this top-level key (or sub-key) names, tried first
-_CONTEXT = [('init_cfg', 'WEIGHT_INITIALIZERS'), ('pipeline', 'TRANSFORMS'), ('sampler', 'DATA_SAMPLERS'),
-            ('batch_sampler', 'DATA_SAMPLERS'), ('dataset', 'DATASETS'), ('optimizer', 'OPTIMIZERS'),
-            ('vis_backends', 'VISBACKENDS'), ('model', 'MODELS'), ('optim_wrapper', 'OPTIM_WRAPPERS'),
-            ('param_scheduler', 'PARAM_SCHEDULERS'), ('default_hooks', 'HOOKS'), ('custom_hooks', 'HOOKS'),
-            ('val_evaluator', 'METRICS'), ('test_evaluator', 'METRICS'), ('train_cfg', 'LOOPS'),
-            ('val_cfg', 'LOOPS'), ('test_cfg', 'LOOPS'), ('visualizer', 'VISUALIZERS'),
-            ('log_processor', 'LOG_PROCESSORS'), ('model_wrapper_cfg', 'MODEL_WRAPPERS')]
+_CONTEXT = [
+    ('init_cfg', 'WEIGHT_INITIALIZERS'),
+    ('pipeline', 'TRANSFORMS'),
+    ('sampler', 'DATA_SAMPLERS'),
+    ('batch_sampler', 'DATA_SAMPLERS'),
+    ('dataset', 'DATASETS'),
+    ('optimizer', 'OPTIMIZERS'),
+    ('vis_backends', 'VISBACKENDS'),
+    ('model', 'MODELS'),
+    ('optim_wrapper', 'OPTIM_WRAPPERS'),
+    ('param_scheduler', 'PARAM_SCHEDULERS'),
+    ('default_hooks', 'HOOKS'),
+    ('custom_hooks', 'HOOKS'),
+    ('val_evaluator', 'METRICS'),
+    ('test_evaluator', 'METRICS'),
+    ('train_cfg', 'LOOPS'),
+    ('val_cfg', 'LOOPS'),
+    ('test_cfg', 'LOOPS'),
+    ('visualizer', 'VISUALIZERS'),
+    ('log_processor', 'LOG_PROCESSORS'),
+    ('model_wrapper_cfg', 'MODEL_WRAPPERS'),
+]
 
 
 def split_opt_in(options: Optional[Dict[str, object]]) -> Tuple[Dict[str, object], Set[str]]:
@@ -50,7 +87,7 @@ def split_opt_in(options: Optional[Dict[str, object]]) -> Tuple[Dict[str, object
     plain, opted = {}, set()
     for key, value in (options or {}).items():
         if key.startswith(OPT_IN):
-            key = key[len(OPT_IN):]
+            key = key[len(OPT_IN) :]
             opted.add(key)
         plain[key] = value
     return plain, opted
@@ -59,6 +96,7 @@ def split_opt_in(options: Optional[Dict[str, object]]) -> Tuple[Dict[str, object
 def _params(target) -> Optional[Set[str]]:
     """Keyword names ``target(...)`` accepts; None if it takes any keyword (``**kwargs`` it keeps itself)."""
     import torch.nn as nn
+
     if not inspect.isclass(target):
         sig = inspect.signature(target)
         if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
@@ -87,6 +125,7 @@ def _registries(scope: str, first: Optional[str]) -> List[Registry]:
     parents up to mmengine's root, which covers the rest.
     """
     import mmengine.registry as root
+
     try:
         found = [v for v in vars(importlib.import_module(f'{scope}.registry')).values() if isinstance(v, Registry)]
     except ImportError:
@@ -164,24 +203,28 @@ def _accepted(path: Tuple[str, ...], node: dict, scope: str, owner: Optional[dic
     """
     from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop, Runner, TestLoop, ValLoop
     from torch.utils.data import DataLoader
+
     if not path:
         return _params(Runner) | _RUNNER_EXTRA, 'the Runner'
     if 'type' in node:
         target = _lookup(node['type'], node.get('_scope_', scope), path)
         if target is None:
-            return set(), f"type={node['type']!r}, which is not registered in scope {scope!r}"
+            return set(), f'type={node["type"]!r}, which is not registered in scope {scope!r}'
         params = _params(target)
         if params is not None and path[-1] == 'init_cfg' and isinstance(owner, dict) and 'type' in owner:
             params |= _init_weights_keys(_lookup(owner['type'], owner.get('_scope_', scope), path[:-1]))
         return (params | {'type', '_scope_'} if params is not None else None), getattr(target, '__name__', 'type')
     if path in _FIXED:
-        return _FIXED[path], f'mmengine\'s `{".".join(path)}`'
-    implied = {('train_cfg',): EpochBasedTrainLoop if node.get('by_epoch', True) else IterBasedTrainLoop,
-               ('val_cfg',): ValLoop, ('test_cfg',): TestLoop}.get(path)
+        return _FIXED[path], f"mmengine's `{'.'.join(path)}`"
+    implied = {
+        ('train_cfg',): EpochBasedTrainLoop if node.get('by_epoch', True) else IterBasedTrainLoop,
+        ('val_cfg',): ValLoop,
+        ('test_cfg',): TestLoop,
+    }.get(path)
     if len(path) == 1 and path[0].endswith('_dataloader'):
         implied = DataLoader
     if implied is None:
-        return set(), 'no `type` (the dict\'s keys cannot be checked against a class)'
+        return set(), "no `type` (the dict's keys cannot be checked against a class)"
     return (_params(implied) or set()) | {'type', 'by_epoch'}, implied.__name__
 
 
@@ -236,8 +279,11 @@ def check_cfg_options(cfg: Config, options: Dict[str, object], opted_in: Iterabl
         merged, merge_error = cfg, err
     scope = merged.get('default_scope') or 'mmengine'
     original, merged_dict = cfg._cfg_dict.to_dict(), merged._cfg_dict.to_dict()
-    problems = [f'  {key}: {why}' for key in options
-                if (why := _problem(key, original, merged_dict, set(opted_in), scope)) is not None]
+    problems = [
+        f'  {key}: {why}'
+        for key in options
+        if (why := _problem(key, original, merged_dict, set(opted_in), scope)) is not None
+    ]
     if merge_error is not None and not problems:
         problems = [f'  {merge_error}']
     if problems:

@@ -12,6 +12,7 @@ the way OpenMMLab tools call ``register_all_modules``. It changes the config, ne
 - NPU/MLU/MUSA hosts, and the slurm/mpi launchers, are left to mmengine.
 - A downstream config (mmseg/mmpose scope) with mmcv-lite but no ``mmcv._ext`` stops with the install command.
 """
+
 import datetime
 import importlib.util
 from typing import Optional
@@ -28,6 +29,7 @@ _MMCV_OPS_SCOPES = ('mmseg', 'mmpose', 'mmdet')
 def _accelerator() -> Optional[str]:
     """'cuda', 'npu', 'mlu', 'musa' or None (CPU only), as mmengine detects them."""
     from mmengine.device import is_mlu_available, is_musa_available, is_npu_available
+
     if torch.cuda.is_available():
         return 'cuda'
     for name, available in (('npu', is_npu_available), ('mlu', is_mlu_available), ('musa', is_musa_available)):
@@ -64,8 +66,10 @@ def init_cpu_process_group(dist_cfg: dict) -> None:
         kwargs['timeout'] = datetime.timedelta(seconds=kwargs['timeout'])
     available = getattr(torch_dist, 'is_backend_available', None)
     if available is not None and not available(backend):
-        raise RuntimeError(f'env_cfg.dist_cfg.backend={backend!r} is not available in this torch build; '
-                           'use gloo on a CPU-only host (--cfg-options env_cfg.dist_cfg.backend=gloo).')
+        raise RuntimeError(
+            f'env_cfg.dist_cfg.backend={backend!r} is not available in this torch build; '
+            'use gloo on a CPU-only host (--cfg-options env_cfg.dist_cfg.backend=gloo).'
+        )
     torch_dist.init_process_group(backend=backend, **kwargs)
 
 
@@ -76,7 +80,8 @@ def check_mmcv_ops_importable(cfg: Config) -> None:
     if importlib.util.find_spec('mmcv._ext') is None:
         raise RuntimeError(
             'mmcv has no `mmcv._ext` (mmcv-lite ships no compiled ops), so mmseg/mmpose models cannot be imported. '
-            'Run `python -m mcf_mm.utils.mmcv_ext_stub install` once (tools/install.sh does it), or install full mmcv.')
+            'Run `python -m mcf_mm.utils.mmcv_ext_stub install` once (tools/install.sh does it), or install full mmcv.'
+        )
 
 
 def setup_env(cfg: Config) -> Config:

@@ -1,4 +1,5 @@
 """Small file helpers of mcf_mm."""
+
 import os
 import os.path as osp
 import tempfile

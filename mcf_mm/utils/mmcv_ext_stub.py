@@ -14,6 +14,7 @@ get full mmcv. (It cannot raise on attribute access itself: ``mmcv.ops`` checks 
 With the stand-in, ``mmengine.utils.dl_utils.mmcv_full_available()`` returns True (it only asks whether a loader
 for ``mmcv._ext`` exists); the code it guards only imports ``mmcv.ops`` classes, which works.
 """
+
 import argparse
 import importlib.machinery
 import importlib.metadata
@@ -25,7 +26,9 @@ from typing import List, Optional
 
 MARKER = '# mcf_mm stand-in for mmcv._ext (mmcv-lite has no compiled ops)'
 RECORD_LINE = 'mmcv/_ext.py,,'
-STUB_SOURCE = MARKER + '''
+STUB_SOURCE = (
+    MARKER
+    + '''
 """Written by `python -m mcf_mm.utils.mmcv_ext_stub install`; removed by its `uninstall` or `pip uninstall mmcv-lite`.
 
 mmcv-lite has no compiled ops. This module lets `mmcv.ops` (and so mmseg/mmpose models) import; calling any
@@ -47,6 +50,7 @@ def __getattr__(name):
     unavailable.__name__ = unavailable.__qualname__ = name
     return unavailable
 '''
+)
 
 
 def _distribution(name: str) -> Optional[importlib.metadata.Distribution]:

@@ -11,6 +11,7 @@ bytes than the caps, EPS/ICO/PDF content, FIFOs, a socket, links to /dev/zero, /
 loops, a dangling link, a missing file or LMDB key; in a list file also a directory named x.jpg and a directory
 link. In folder mode directories are walked (not samples) and symlink loops are walked once.
 """
+
 import importlib.util
 import io
 import os
@@ -26,8 +27,9 @@ from mcf_mm.datasets.decode import ImageDecodeError
 from mcf_mm.datasets.file_io import read_regular_file, scan_image_files
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location('data_stress', osp.join(ROOT, 'tools', 'analysis_tools',
-                                                                       'data_stress.py'))
+_spec = importlib.util.spec_from_file_location(
+    'data_stress', osp.join(ROOT, 'tools', 'analysis_tools', 'data_stress.py')
+)
 stress = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(stress)
 
@@ -56,8 +58,12 @@ def test_zoo_through_two_workers(zoo, layout):
         kwargs = dict(data_root=zoo['img_dir'], ann_file=zoo['list_file'])
         good, bad, root = zoo['good'], zoo['list_bad'], zoo['img_dir']
     else:
-        kwargs, good, bad, root = dict(lmdb_path=zoo['lmdb'], ann_file=zoo['keys']), zoo['lmdb_good'], \
-            zoo['lmdb_bad'], ''
+        kwargs, good, bad, root = (
+            dict(lmdb_path=zoo['lmdb'], ann_file=zoo['keys']),
+            zoo['lmdb_good'],
+            zoo['lmdb_bad'],
+            '',
+        )
     samples, ds, _ = stress.read_layout(kwargs, workers=2, timeout=120)
     counts = stress.check(samples, ds, good, bad, root)
     assert len(ds) == len(good) + len(bad)
@@ -65,12 +71,12 @@ def test_zoo_through_two_workers(zoo, layout):
     assert counts['good_dropped'] == 0 and counts['bad_returned'] == 0 and counts['wrong_pixels'] == 0, counts
     assert counts['returned'] == len(ds)  # each index gives a sample (a bad one is replaced by a good one)
     if layout == 'folder':  # two directory symlink loops walked once; two directories named like images walked
-        assert ds.scan_report == dict(repeated_directories=2, unreadable_directories=0,
-                                      directories_named_like_images=2)
+        assert ds.scan_report == dict(repeated_directories=2, unreadable_directories=0, directories_named_like_images=2)
 
 
 def _write_lmdb(path, items):
     import lmdb
+
     env = lmdb.open(path, map_size=1 << 24)
     with env.begin(write=True) as txn:
         for k, v in items:
@@ -84,6 +90,7 @@ def test_lmdb_persistent_workers_two_epochs(tmp_path, keys_file):
     """The original MCF layout (keys file, or only `length`) with 2 persistent workers over 2 epochs; the main
     process reads a sample first, so the workers inherit an open environment."""
     from torch.utils.data import DataLoader
+
     pytest.importorskip('lmdb')
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (6 + i, 5, 3), dtype=np.uint8) for i in range(10)]
@@ -107,11 +114,13 @@ def test_lmdb_persistent_workers_two_epochs(tmp_path, keys_file):
 def test_lmdb_spawned_workers(tmp_path):
     """Workers started with spawn get the dataset pickled: no environment travels, each opens its own."""
     from torch.utils.data import DataLoader
+
     pytest.importorskip('lmdb')
     blobs = [stress.enc(Image.new('RGB', (4, 4 + i)), 'PNG') for i in range(4)]
     _write_lmdb(str(tmp_path / 'db'), [(str(i), b) for i, b in enumerate(blobs)])
-    ds = FaceImageDataset(lmdb_path=str(tmp_path / 'db'),
-                          pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['lmdb_key'])])
+    ds = FaceImageDataset(
+        lmdb_path=str(tmp_path / 'db'), pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['lmdb_key'])]
+    )
     loader = DataLoader(ds, batch_size=None, num_workers=1, multiprocessing_context='spawn', timeout=120)
     with stress.deadline(180, 'LMDB with spawned workers'):
         shapes = sorted(tuple(s['inputs'].shape) for s in loader)
@@ -187,6 +196,7 @@ def test_dataset_caps_are_configurable(tmp_path):
 
 def _tar_add(tar, name: str, data: bytes) -> None:
     import tarfile
+
     info = tarfile.TarInfo(name)
     info.size = len(data)
     tar.addfile(info, io.BytesIO(data))
@@ -199,15 +209,20 @@ def test_tar_reader_counts_skips_across_workers(tmp_path):
     from torch.utils.data import DataLoader
 
     from mcf_mm.datasets import ImageTextTarDataset
-    bad = {'00003': b'', '00005': b'truncated' + _png(np.zeros((4, 4, 3), np.uint8))[:20],
-           '00007': stress.png_bomb(100_000, 100_000)}
+
+    bad = {
+        '00003': b'',
+        '00005': b'truncated' + _png(np.zeros((4, 4, 3), np.uint8))[:20],
+        '00007': stress.png_bomb(100_000, 100_000),
+    }
     with tarfile.open(tmp_path / '00000.tar', 'w') as tar:
         for i in range(12):
             key = f'{i:05d}'
             _tar_add(tar, f'{key}.png', bad.get(key, _png(np.full((3 + i, 4, 3), i, np.uint8))))
             _tar_add(tar, f'{key}.txt', f'face {i}'.encode())
-    ds = ImageTextTarDataset(shards='*.tar', data_root=str(tmp_path), pipeline=[_caption_and_shape],
-                             max_bad_fraction=1.0)
+    ds = ImageTextTarDataset(
+        shards='*.tar', data_root=str(tmp_path), pipeline=[_caption_and_shape], max_bad_fraction=1.0
+    )
     loader = DataLoader(ds, batch_size=4, num_workers=2, collate_fn=list, timeout=60)
     with stress.deadline(120, 'tar shards with workers'):
         got = {text: shape for batch in loader for text, shape in batch}
@@ -222,8 +237,10 @@ def _caption_and_shape(results: dict) -> tuple:
 def test_crop_tool_skips_special_files_and_applies_exif(tmp_path, monkeypatch, capsys):
     import json
     import sys
-    spec = importlib.util.spec_from_file_location('crop_laion_face', osp.join(
-        ROOT, 'tools', 'dataset_converters', 'crop_laion_face.py'))
+
+    spec = importlib.util.spec_from_file_location(
+        'crop_laion_face', osp.join(ROOT, 'tools', 'dataset_converters', 'crop_laion_face.py')
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     arr = np.zeros((20, 40, 3), np.uint8)
@@ -235,8 +252,24 @@ def test_crop_tool_skips_special_files_and_applies_exif(tmp_path, monkeypatch, c
     box = dict(box=[0, 0, 20, 20], score=1.0)  # the top 20x20 of the upright 40x20 (H x W) image
     meta = [dict(image='rot.png', faces=[box]), dict(image='pipe.jpg', faces=[box])]
     (tmp_path / 'meta.jsonl').write_text('\n'.join(json.dumps(m) for m in meta) + '\n')
-    monkeypatch.setattr(sys, 'argv', ['crop', str(tmp_path / 'meta.jsonl'), '--img-root', str(tmp_path), '--out',
-                                      str(tmp_path / 'out'), '--margin', '0', '--size', '20', '--ext', '.png'])
+    monkeypatch.setattr(
+        sys,
+        'argv',
+        [
+            'crop',
+            str(tmp_path / 'meta.jsonl'),
+            '--img-root',
+            str(tmp_path),
+            '--out',
+            str(tmp_path / 'out'),
+            '--margin',
+            '0',
+            '--size',
+            '20',
+            '--ext',
+            '.png',
+        ],
+    )
     with stress.deadline(30, 'crop tool on a FIFO'):
         tool.main()
     assert '1 unreadable images' in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Pre-training datasets: folder / list / LMDB sources and robust skipping of unreadable files."""
+
 import io
 import os
 import os.path as osp
@@ -12,15 +13,17 @@ import mcf_mm  # noqa: F401
 from mcf_mm.datasets import FaceImageDataset, SkimageFaceDataset, crop_face, decode_image
 from mcf_mm.datasets.decode import ImageDecodeError
 
-PIPE = [dict(type='Resize', scale=(32, 32), backend='cv2'),
-        dict(type='PackInputs', algorithm_keys=[], meta_keys=['sample_idx'])]
+PIPE = [
+    dict(type='Resize', scale=(32, 32), backend='cv2'),
+    dict(type='PackInputs', algorithm_keys=[], meta_keys=['sample_idx']),
+]
 
 
 def write_bad_files(folder: str, good_jpeg: bytes) -> dict:
     """A zoo of broken and unusual files; returns name -> expected readable?"""
     os.makedirs(folder, exist_ok=True)
     files = {
-        'truncated.jpg': (good_jpeg[:len(good_jpeg) // 3], False),
+        'truncated.jpg': (good_jpeg[: len(good_jpeg) // 3], False),
         'empty.jpg': (b'', False),
         'notes.png': (b'this is a text file, not an image\n' * 4, False),
     }
@@ -100,8 +103,11 @@ def test_original_lmdb_layout(face_folder, tmp_path):
         txn.put(b'length', str(len(keys)).encode())
     env.close()
     (tmp_path / 'keys.txt').write_text('\n'.join(keys) + '\n')
-    ds = FaceImageDataset(lmdb_path=str(tmp_path / 'faces.lmdb'), ann_file=str(tmp_path / 'keys.txt'),
-                          pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['lmdb_key'])])
+    ds = FaceImageDataset(
+        lmdb_path=str(tmp_path / 'faces.lmdb'),
+        ann_file=str(tmp_path / 'keys.txt'),
+        pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['lmdb_key'])],
+    )
     assert len(ds) == 6
     sample = ds[3]
     direct = decode_image(open(paths[3], 'rb').read())

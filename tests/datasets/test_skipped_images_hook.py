@@ -1,4 +1,5 @@
 """SkippedImagesHook: counts from all DataLoader workers, summed over ranks (1 process and 2 gloo processes)."""
+
 import json
 import os
 import socket
@@ -41,15 +42,21 @@ class _Wrap:
 
 
 def _runner(dataset, name: str):
-    return SimpleNamespace(train_dataloader=SimpleNamespace(dataset=dataset), epoch=0,
-                           message_hub=MessageHub.get_instance(name), logger=MMLogger.get_instance(name))
+    return SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=dataset),
+        epoch=0,
+        message_hub=MessageHub.get_instance(name),
+        logger=MMLogger.get_instance(name),
+    )
 
 
 def test_hook_counts_all_workers_one_process(tmp_path):
     from torch.utils.data import DataLoader
+
     for i in range(6):
         (tmp_path / f'bad_{i}.jpg').write_bytes(b'' if i % 2 else b'no image')
     import cv2
+
     for i in range(10):
         cv2.imwrite(str(tmp_path / f'good_{i}.png'), np.full((5, 5, 3), i, np.uint8))
     ds = FaceImageDataset(data_root=str(tmp_path), pipeline=[lambda r: r['img_path']], max_bad_fraction=1.0)
@@ -74,6 +81,7 @@ def _rank_counter(rank: int) -> SkipCounter:
 
 def _worker(rank: int, port: int, out_dir: str) -> None:
     import torch.distributed as dist
+
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=2)
     counter = _rank_counter(rank)
@@ -95,7 +103,12 @@ def test_hook_sums_over_two_gloo_ranks(tmp_path):
     mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True, start_method='spawn')
     results = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
     union = set(RANK_SKIPS[0]) | set(RANK_SKIPS[1])
-    want = dict(checked=sum(READS.values()), skip_events=sum(len(v) for v in RANK_SKIPS.values()),
-                skipped_sum=sum(len(set(v)) for v in RANK_SKIPS.values()), skipped=len(union), world_size=2,
-                hub=len(union))
+    want = dict(
+        checked=sum(READS.values()),
+        skip_events=sum(len(v) for v in RANK_SKIPS.values()),
+        skipped_sum=sum(len(set(v)) for v in RANK_SKIPS.values()),
+        skipped=len(union),
+        world_size=2,
+        hub=len(union),
+    )
     assert results[0] == want and results[1] == want

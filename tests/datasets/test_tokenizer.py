@@ -1,13 +1,19 @@
 """The offline CLIP BPE tokenizer (mmseg's): known ids, CLIP's definition on many strings, round trips."""
+
 import random
 
 import pytest
 
 from mcf_mm.datasets import BPETokenizer, get_tokenizer
 
-TEXTS = ['a photo of a cat', 'A smiling woman with long  BLONDE hair, glasses & a 3-day beard!',
-         "he's wearing eyeglasses; she'll smile :-)", 'portrait of an 80-year-old asian man.',
-         'Ünïcödé façade — naïve café 笑顔', 'x' * 3]
+TEXTS = [
+    'a photo of a cat',
+    'A smiling woman with long  BLONDE hair, glasses & a 3-day beard!',
+    "he's wearing eyeglasses; she'll smile :-)",
+    'portrait of an 80-year-old asian man.',
+    'Ünïcödé façade — naïve café 笑顔',
+    'x' * 3,
+]
 
 
 @pytest.fixture(scope='module')
@@ -25,6 +31,7 @@ def test_is_mmsegs_tokenizer_and_matches_clip_on_many_strings(tok):
     """BPETokenizer wraps mmseg's SimpleTokenizer; checked against OpenAI CLIP's ids above and, for many random
     strings, against a pure-Python BPE written from CLIP's definition (``clip_bpe`` below)."""
     from mmseg.utils.tokenizer import SimpleTokenizer
+
     assert isinstance(tok.bpe, SimpleTokenizer)
     rng = random.Random(0)
     alphabet = 'abcdefghijklmnopqrstuvwxyz ABCXYZ0123456789.,;:!?\'"-()[]{}@#$%&*_+=/\\|~`éüñç中文😀\t\n'
@@ -41,6 +48,7 @@ def clip_bpe(tok, text: str) -> list:
 
     import ftfy
     import regex
+
     text = regex.sub(r'\s+', ' ', html.unescape(html.unescape(ftfy.fix_text(text))).strip()).strip().lower()
     pattern = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
     ids = []
@@ -76,9 +84,11 @@ def test_literal_special_token_strings_follow_mmseg(tok):
 
 def test_encode_decode_round_trip(tok):
     # CLIP lower-cases, splits punctuation into its own words and digits into single characters
-    cases = {'A close up face of a white teenage girl, aged 14.':
-             'a close up face of a white teenage girl , aged 1 4 .',
-             'smiling  woman with glasses': 'smiling woman with glasses', 'naïve café 笑顔': 'naïve café 笑顔'}
+    cases = {
+        'A close up face of a white teenage girl, aged 14.': 'a close up face of a white teenage girl , aged 1 4 .',
+        'smiling  woman with glasses': 'smiling woman with glasses',
+        'naïve café 笑顔': 'naïve café 笑顔',
+    }
     for text, want in cases.items():
         ids = tok(text)[0]  # [77] with SOT, EOT and padding
         assert tok.decode(ids) == want
@@ -97,6 +107,7 @@ def test_truncation_keeps_eot_last(tok):
 
 def test_bad_merges_file(tmp_path):
     import gzip
+
     path = tmp_path / 'bad.txt.gz'
     with gzip.open(path, 'wt') as f:
         f.write('#version\na b\n')

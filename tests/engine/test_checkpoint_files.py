@@ -1,4 +1,5 @@
 """Checkpoint files: atomic writes, symlink and special-file targets, partial-write cleanup, resume choice."""
+
 import os
 import os.path as osp
 
@@ -17,7 +18,7 @@ from mcf_mm.engine.checkpoint_io import (
 
 
 def save(path, value: float) -> str:
-    save_checkpoint_file({'state_dict': {'w': torch.full((4, ), value)}}, str(path))
+    save_checkpoint_file({'state_dict': {'w': torch.full((4,), value)}}, str(path))
     return str(path)
 
 
@@ -27,6 +28,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
 
     def killed(*args):
         raise KeyboardInterrupt('killed while writing')
+
     monkeypatch.setattr(os, 'replace', killed)
     with pytest.raises(KeyboardInterrupt):
         save(target, 2.0)
@@ -56,7 +58,7 @@ def test_partial_writes_are_found_and_removed(tmp_path):
     good = save(tmp_path / 'epoch_2.pth', 1.0)
     data = open(good, 'rb').read()
     partial = tmp_path / f'.epoch_3.pth.x1y2{PARTIAL_SUFFIX}'
-    partial.write_bytes(data[:len(data) // 2])
+    partial.write_bytes(data[: len(data) // 2])
     user_file = tmp_path / '.notes.tmp'
     user_file.write_text('not ours')
     assert is_complete_checkpoint(good)
@@ -75,7 +77,7 @@ def test_resume_picks_the_newest_complete_checkpoint(tmp_path):
     write_text_file(e1, osp.join(work, 'last_checkpoint'))
     assert pick() == e2  # last_checkpoint older than a complete checkpoint (killed before updating it)
     data = open(e2, 'rb').read()
-    (tmp_path / 'epoch_3.pth').write_bytes(data[:len(data) // 3])  # truncated (not written by us)
+    (tmp_path / 'epoch_3.pth').write_bytes(data[: len(data) // 3])  # truncated (not written by us)
     write_text_file(str(tmp_path / 'epoch_3.pth'), osp.join(work, 'last_checkpoint'))
     assert pick() == e2
     (tmp_path / 'last_checkpoint').write_text('')

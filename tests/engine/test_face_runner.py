@@ -1,4 +1,5 @@
 """FaceRunner in process on a toy model: exact resume, max_keep_ckpts ordering, interrupted saves, refusals."""
+
 import os
 import os.path as osp
 import subprocess
@@ -33,8 +34,7 @@ class StopAfterEpoch(Hook):
 def build(work_dir, **kwargs) -> FaceRunner:
     hooks = kwargs.pop('hooks', [])
     # a fresh experiment name: runners built in the same second would otherwise share one MessageHub
-    runner = FaceRunner.from_cfg(Config(toy_cfg(str(work_dir), experiment_name=f'toy_{uuid.uuid4().hex}',
-                                                **kwargs)))
+    runner = FaceRunner.from_cfg(Config(toy_cfg(str(work_dir), experiment_name=f'toy_{uuid.uuid4().hex}', **kwargs)))
     for hook in hooks:
         runner.register_hook(hook)
     return runner
@@ -62,7 +62,8 @@ def test_resume_continues_exactly_weights_hub_rng_and_best_score(tmp_path):
         assert type(runner.message_hub.get_info('best_score')) is np.float64
     assert straight.message_hub.get_info('best_score') == resumed.message_hub.get_info('best_score')
     assert osp.basename(straight.message_hub.get_info('best_ckpt')) == osp.basename(
-        resumed.message_hub.get_info('best_ckpt'))
+        resumed.message_hub.get_info('best_ckpt')
+    )
     loss_a = straight.message_hub.get_scalar('train/loss').data[0]
     loss_b = resumed.message_hub.get_scalar('train/loss').data[0]
     assert len(loss_a) == 12 and np.array_equal(loss_a, loss_b)  # the message hub's history continued
@@ -73,8 +74,9 @@ def test_resume_continues_exactly_weights_hub_rng_and_best_score(tmp_path):
 def test_max_keep_one_removes_the_old_checkpoint_only_after_the_new_one(tmp_path, monkeypatch):
     events = []
     replace, remove = os.replace, os.remove
-    monkeypatch.setattr(os, 'replace', lambda src, dst: (events.append(('write', osp.basename(dst))),
-                                                          replace(src, dst))[1])
+    monkeypatch.setattr(
+        os, 'replace', lambda src, dst: (events.append(('write', osp.basename(dst))), replace(src, dst))[1]
+    )
     monkeypatch.setattr(os, 'remove', lambda p: (events.append(('remove', osp.basename(p))), remove(p))[1])
     build(tmp_path, max_keep_ckpts=1, save_best='mae').train()
     monkeypatch.undo()
@@ -94,6 +96,7 @@ def test_a_removal_cut_short_is_finished_and_partials_cleaned_at_the_next_start(
     def die(self, runner, paths):
         if paths:
             raise KeyboardInterrupt('killed between saving epoch_2 and removing epoch_1')
+
     monkeypatch.setattr(CrashSafeCheckpointHook, '_remove', die)
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path, max_keep_ckpts=1).train()
@@ -111,6 +114,7 @@ def test_a_removal_cut_short_is_finished_and_partials_cleaned_at_the_next_start(
 
 def test_hostile_and_foreign_files_are_refused_on_every_runner_path(tmp_path):
     from mcf_fixtures.hostile import marker_path, write_hostile_checkpoints
+
     files = write_hostile_checkpoints(str(tmp_path / 'hostile'))
     torch.save({'state_dict': {'net.0.weight': torch.zeros(8, 4)}}, str(tmp_path / 'weights_only.pth'))
     runner = build(tmp_path / 'work', resume=True)
@@ -131,6 +135,7 @@ def test_hostile_and_foreign_files_are_refused_on_every_runner_path(tmp_path):
 def test_runner_checkpoints_load_in_mmengine_without_extra_globals(tmp_path):
     """mmengine's own loader (torch.load with its default weights_only=True) reads FaceRunner's files."""
     from mmengine.runner.checkpoint import CheckpointLoader
+
     build(tmp_path, max_epochs=1).train()
     ckpt = CheckpointLoader.load_checkpoint(str(tmp_path / 'epoch_1.pth'), map_location='cpu')
     assert ckpt['meta']['epoch'] == 1 and 'rng_state' in ckpt and 'optimizer' in ckpt
@@ -141,23 +146,39 @@ def test_an_old_pickled_runner_checkpoint_is_refused_then_resumes_after_the_trus
     """A checkpoint as mmengine's Runner writes it (HistoryBuffer, numpy RNG state pickled) needs the opt-in
     re-save (``convert.py --trust-pickle``); the converted file resumes to the uninterrupted run's weights."""
     from mcf_mm.engine import from_plain
+
     build(tmp_path / 'straight').train()
     with pytest.raises(KeyboardInterrupt):
         build(tmp_path / 'old', hooks=[StopAfterEpoch(1)]).train()
     plain = torch.load(str(tmp_path / 'old' / 'epoch_1.pth'), weights_only=True)
     old = from_plain(plain)  # the manifest is consumed: numpy values and HistoryBuffers again
     old_state = old['rng_state']['numpy']  # the old hook stored numpy's tuple (uint32 array):
-    old['rng_state']['numpy'] = ('MT19937', old_state['key'].numpy().astype(np.uint32), old_state['pos'],
-                                 old_state['has_gauss'], old_state['cached_gaussian'])
+    old['rng_state']['numpy'] = (
+        'MT19937',
+        old_state['key'].numpy().astype(np.uint32),
+        old_state['pos'],
+        old_state['has_gauss'],
+        old_state['cached_gaussian'],
+    )
     old_path = str(tmp_path / 'old' / 'epoch_1.pth')
     torch.save(old, old_path)  # full pickle: mmengine.logging.HistoryBuffer, numpy arrays and scalars
     runner = build(tmp_path / 'old', resume=True)
     with pytest.raises(CheckpointFormatError, match='HistoryBuffer|numpy.*--trust-pickle'):
         runner.train()
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    run = subprocess.run([sys.executable, osp.join(repo, 'tools', 'model_converters', 'convert.py'), old_path,
-                          str(tmp_path / 'converted.pth'), '--trust-pickle'], capture_output=True, text=True,
-                         timeout=300, env=dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore'))
+    run = subprocess.run(
+        [
+            sys.executable,
+            osp.join(repo, 'tools', 'model_converters', 'convert.py'),
+            old_path,
+            str(tmp_path / 'converted.pth'),
+            '--trust-pickle',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore'),
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     runner = build(tmp_path / 'old', resume=True, load_from=str(tmp_path / 'converted.pth'))
     runner.train()

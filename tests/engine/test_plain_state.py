@@ -1,4 +1,5 @@
 """The plain checkpoint form: weights-only readable with no extra globals, rebuilt exactly, mmpose/mmseg meta."""
+
 import io
 from collections import OrderedDict
 
@@ -22,15 +23,26 @@ def weights_only_round_trip(obj):
 def numpy_rich_state() -> dict:
     buf = HistoryBuffer([1.0, 2.5, 4.0], [1, 2, 1], max_length=7)
     return OrderedDict(
-        message_hub=dict(log_scalars=OrderedDict([('train/loss', buf)]),
-                         runtime_info=OrderedDict(best_score=np.float64(0.125), keep=[np.int64(3)], iter=8)),
-        meta=dict(dataset_meta=dict(sigmas=np.array([0.1, 0.2], np.float32),
-                                    colors=np.arange(6, dtype=np.uint8).reshape(2, 3),
-                                    names=np.array(['a', 'bc']), objs=np.array([None, {'k': 1}], dtype=object),
-                                    big_endian=np.array([1.5, -2.0], dtype='>f8'), flag=np.bool_(True),
-                                    frozen=frozenset({1, 2}), classes=('skin', 'hair'), palette=[[0, 0, 0]])),
+        message_hub=dict(
+            log_scalars=OrderedDict([('train/loss', buf)]),
+            runtime_info=OrderedDict(best_score=np.float64(0.125), keep=[np.int64(3)], iter=8),
+        ),
+        meta=dict(
+            dataset_meta=dict(
+                sigmas=np.array([0.1, 0.2], np.float32),
+                colors=np.arange(6, dtype=np.uint8).reshape(2, 3),
+                names=np.array(['a', 'bc']),
+                objs=np.array([None, {'k': 1}], dtype=object),
+                big_endian=np.array([1.5, -2.0], dtype='>f8'),
+                flag=np.bool_(True),
+                frozen=frozenset({1, 2}),
+                classes=('skin', 'hair'),
+                palette=[[0, 0, 0]],
+            )
+        ),
         rng=('MT19937', np.arange(624, dtype=np.uint32), 5, 0, 0.0),
-        state_dict=OrderedDict(w=torch.ones(2)))
+        state_dict=OrderedDict(w=torch.ones(2)),
+    )
 
 
 def test_plain_form_loads_weights_only_and_rebuilds_exactly():
@@ -76,6 +88,7 @@ def test_mmpose_dataset_meta_draws_the_same_from_the_plain_form():
     from mmpose.visualization import PoseLocalVisualizer
 
     from mcf_mm.downstream.alignment.datasets import landmark_metainfo
+
     meta = parse_pose_metainfo(landmark_metainfo('helen29', 29))
     raw = weights_only_round_trip(to_plain(dict(meta=dict(dataset_meta=meta))))['meta']['dataset_meta']
     rebuilt = from_plain(weights_only_round_trip(to_plain(dict(dataset_meta=meta))))['dataset_meta']
@@ -85,8 +98,9 @@ def test_mmpose_dataset_meta_draws_the_same_from_the_plain_form():
         else:
             assert rebuilt[key] == value
     sample = PoseDataSample()
-    sample.pred_instances = InstanceData(keypoints=np.random.RandomState(0).rand(1, 29, 2) * 60,
-                                         keypoint_scores=np.ones((1, 29)))
+    sample.pred_instances = InstanceData(
+        keypoints=np.random.RandomState(0).rand(1, 29, 2) * 60, keypoint_scores=np.ones((1, 29))
+    )
     images = []
     for i, dataset_meta in enumerate((meta, raw, rebuilt)):
         vis = PoseLocalVisualizer(name=f'plain_state_vis_{i}')
@@ -98,9 +112,11 @@ def test_mmpose_dataset_meta_draws_the_same_from_the_plain_form():
 def test_objects_without_a_plain_form_are_named():
     class Custom:
         pass
+
     with pytest.raises(TypeError, match=r"Custom at \['meta'\]\['hook'\]"):
         to_plain(dict(meta=dict(hook=Custom())))
     from collections import defaultdict
+
     with pytest.raises(TypeError, match='defaultdict'):
         to_plain(dict(x=defaultdict(list)))
 

@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py refuse hostile checkpoints (the payload never runs), exit non-zero and say
 why; a genuine runner checkpoint tests fine and a symlinked dump target stays a symlink."""
+
 import json
 import os
 import os.path as osp
@@ -14,10 +15,15 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 
 def run_tool(repo_root: str, python_exe: str, script: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore',
-               PYTHONPATH=os.pathsep.join([osp.dirname(HERE), repo_root, os.environ.get('PYTHONPATH', '')]))
-    return subprocess.run([python_exe, osp.join(repo_root, 'tools', script), *args], env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        PYTHONWARNINGS='ignore',
+        PYTHONPATH=os.pathsep.join([osp.dirname(HERE), repo_root, os.environ.get('PYTHONPATH', '')]),
+    )
+    return subprocess.run(
+        [python_exe, osp.join(repo_root, 'tools', script), *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope='module')
@@ -26,8 +32,9 @@ def hostile(tmp_path_factory) -> dict:
     return dict(write_hostile_checkpoints(folder), marker=marker_path(folder))
 
 
-@pytest.mark.parametrize('entry,name', [('resume', 'top_zip'), ('load_from', 'numpy_object_legacy'),
-                                        ('test', 'gadget_config_load')])
+@pytest.mark.parametrize(
+    'entry,name', [('resume', 'top_zip'), ('load_from', 'numpy_object_legacy'), ('test', 'gadget_config_load')]
+)
 def test_hostile_checkpoint_is_refused_by_the_tools(entry, name, hostile, tmp_path, repo_root, python_exe):
     config = write_toy_config(str(tmp_path / 'toy.py'), str(tmp_path / 'work'), max_epochs=1)
     path = hostile[name]
@@ -53,8 +60,7 @@ def test_genuine_checkpoint_tests_and_a_symlinked_dump_stays_a_symlink(tmp_path,
     real.write_text('{}')
     link = tmp_path / 'metrics.json'
     link.symlink_to(real)
-    run = run_tool(repo_root, python_exe, 'test.py', config, str(tmp_path / 'work' / 'epoch_1.pth'),
-                   '--out', str(link))
+    run = run_tool(repo_root, python_exe, 'test.py', config, str(tmp_path / 'work' / 'epoch_1.pth'), '--out', str(link))
     assert run.returncode == 0, run.stderr[-3000:]
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert 'mae' in json.loads(real.read_text())

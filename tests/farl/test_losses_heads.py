@@ -1,4 +1,5 @@
 """Image-text loss equals the formula; MIM head loss equals CE on masked patches; text tower equals CLIP's."""
+
 import math
 
 import torch
@@ -21,6 +22,7 @@ def test_itc_loss_equals_formula():
 
     def ce(rows):
         return sum(-rows[i][i] + math.log(sum(math.exp(v) for v in rows[i])) for i in range(3)) / 3
+
     want = (ce(sim) + ce([list(col) for col in zip(*sim)])) / 2
     got = loss_fn(img, txt)
     assert abs(got.item() - want) < 1e-5
@@ -55,7 +57,7 @@ def test_text_transformer_equals_clip_reference():
     ours = CLIPTextTransformer(vocab_size=50, context_length=8, width=32, layers=2, heads=2, embed_dim=16).eval()
     mask = torch.full((8, 8), float('-inf')).triu_(1)
     ref = Transformer(32, 2, 2, attn_mask=mask)
-    sd = {k[len('transformer.'):]: v for k, v in ours.state_dict().items() if k.startswith('transformer.')}
+    sd = {k[len('transformer.') :]: v for k, v in ours.state_dict().items() if k.startswith('transformer.')}
     ref.load_state_dict(sd)
     tokens = torch.tensor([[49 - 1, 3, 7, 49, 0, 0, 0, 0], [48, 5, 6, 7, 8, 9, 10, 49]])  # EOT = 49 (max id)
     with torch.no_grad():  # OpenAI CLIP's encode_text, step by step
@@ -73,6 +75,7 @@ def test_text_transformer_equals_clip_reference():
 
 def test_text_tower_uses_mmpretrains_quick_gelu():
     from mmpretrain.models.utils import QuickGELU
+
     tower = CLIPTextTransformer(vocab_size=50, context_length=8, width=32, layers=1, heads=2, embed_dim=16)
     act = tower.transformer.resblocks[0].mlp.gelu
     assert type(act) is QuickGELU

@@ -1,4 +1,5 @@
 """Visual tokenizers loaded from checkpoints; the tar-shard image-text dataset."""
+
 import importlib.util
 import io
 import os.path as osp
@@ -28,8 +29,14 @@ def test_kmeans_tokenizer_ids_are_nearest_codes(tmp_path):
     codebook = fit_patch_kmeans(patchify(pixels, 8).flatten(0, 1), num_tokens=5, iters=5)  # [5, 192]
     path = str(tmp_path / 'tok.pth')
     torch.save({'state_dict': {'codebook': codebook}}, path)
-    tok = VisualTokenizer(dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=5), path, input_size=32,
-                          data_mean=MEAN, data_std=STD, pixel_map='unit')
+    tok = VisualTokenizer(
+        dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=5),
+        path,
+        input_size=32,
+        data_mean=MEAN,
+        data_std=STD,
+        pixel_map='unit',
+    )
     ids = tok(normalise(pixels))  # [2, 16]
     patches = patchify(pixels, 8)  # [2, 16, 192]
     want = ((patches[:, :, None] - codebook[None, None]) ** 2).sum(-1).argmin(-1)  # brute force
@@ -41,6 +48,7 @@ def test_dalle_tokenizer_from_checkpoint(tmp_path):
     from mmengine.registry import DefaultScope
 
     from mcf_mm.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mcf_mm'):
         cfg = dict(type='DALL-E', group_count=4, n_hid=4, n_blk_per_group=1, vocab_size=16)
         enc = MODELS.build(cfg)
@@ -58,10 +66,13 @@ def test_dalle_tokenizer_from_checkpoint(tmp_path):
 
 def test_tar_dataset_reads_pairs(tmp_path):
     write_shards(tmp_path)
-    assert expand_shards('{00000..00001}.tar', str(tmp_path)) == [str(tmp_path / '00000.tar'),
-                                                                  str(tmp_path / '00001.tar')]
-    ds = ImageTextTarDataset(shards='{00000..00001}.tar', data_root=str(tmp_path),
-                             pipeline=[dict(type='TokenizeText', context_length=12)])
+    assert expand_shards('{00000..00001}.tar', str(tmp_path)) == [
+        str(tmp_path / '00000.tar'),
+        str(tmp_path / '00001.tar'),
+    ]
+    ds = ImageTextTarDataset(
+        shards='{00000..00001}.tar', data_root=str(tmp_path), pipeline=[dict(type='TokenizeText', context_length=12)]
+    )
     assert len(ds) == 6
     item = ds[4]
     key = item['key']
@@ -70,6 +81,7 @@ def test_tar_dataset_reads_pairs(tmp_path):
     want = np.asarray(Image.open(io.BytesIO(png_bytes(s * 10 + i))))[:, :, ::-1]  # BGR
     assert np.array_equal(item['img'], want)
     from mcf_mm.datasets import get_tokenizer
+
     assert torch.equal(item['text_tokens'], get_tokenizer(None, 12)(item['text'])[0])
 
 
@@ -88,8 +100,9 @@ def test_shard_writer_tool_layout(tmp_path):
     spec = importlib.util.spec_from_file_location('mk', tool)
     mk = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mk)
-    assert mk.utkface_caption('26_1_2_2017.jpg.chip.jpg') in {t.format(a=a, age='26', race='asian', who='woman')
-                                                            for t in mk.TEMPLATES for a in ('a', 'an')}
+    assert mk.utkface_caption('26_1_2_2017.jpg.chip.jpg') in {
+        t.format(a=a, age='26', race='asian', who='woman') for t in mk.TEMPLATES for a in ('a', 'an')
+    }
     img_dir = tmp_path / 'imgs'
     img_dir.mkdir()
     for i, name in enumerate(['8_0_0_x.jpg.chip.jpg', '70_1_1_y.jpg.chip.jpg', 'bad_name.jpg']):

@@ -1,4 +1,5 @@
 """Writers of tiny annotation files in each dataset's ORIGINAL format, plus small images (alignment tests)."""
+
 import os
 import os.path as osp
 from typing import Dict, List
@@ -32,16 +33,16 @@ def write_aflw(root: str, n: int = 6) -> Dict[str, np.ndarray]:
     mask[[1, 4], 3] = 0  # faces 1 and 4 are not frontal
     bbox = np.array([[4 + i, 44 - i, 2 + i, 38 - i] for i in range(n)], dtype=float)
     ra = np.array([[3, 1, 6, 2, 5, 4]])[:, :n]
-    savemat(osp.join(root, 'AFLWinfo_release.mat'), dict(
-        bbox=bbox, data=np.concatenate([pts[..., 0], pts[..., 1]], axis=1), mask_new=mask, nameList=names,
-        ra=ra))
+    savemat(
+        osp.join(root, 'AFLWinfo_release.mat'),
+        dict(bbox=bbox, data=np.concatenate([pts[..., 0], pts[..., 1]], axis=1), mask_new=mask, nameList=names, ra=ra),
+    )
     return dict(pts=pts, bbox=bbox, mask=mask, ra=ra[0] - 1, names=names[:, 0])
 
 
 def write_hrnet_csv(path: str, rows: List[tuple]) -> None:
     k = len(rows[0][4])
-    header = ['image_name', 'scale', 'center_w', 'center_h'] + [
-        f'original_{i}_{a}' for i in range(k) for a in 'xy']
+    header = ['image_name', 'scale', 'center_w', 'center_h'] + [f'original_{i}_{a}' for i in range(k) for a in 'xy']
     with open(path, 'w') as f:
         f.write(','.join(header) + '\n')
         for name, s, cx, cy, pts in rows:
@@ -82,30 +83,73 @@ def tiny_helen_cfg(data_root: str, work_dir: str) -> dict:
     """A complete mmpose runner config: a 4-block 32-d ViT with the protocol's neck and head on 32-px crops of the
     Helen-29 fixture (:func:`write_helen`), one epoch of batch 2 on the CPU."""
     codec = dict(type='FaRLHeatmapCodec', input_size=32, heatmap_size=32, sigma=1.25, radius=5.0)
-    meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale',
-                 'crop_matrix', 'subsets', 'dataset_name')
-    pipeline = [dict(type='LoadImage'), dict(type='FaceBoxCrop', input_size=32, face_scale=0.7),
-                dict(type='GenerateTarget', encoder=codec), dict(type='PackPoseInputs', meta_keys=meta_keys)]
-    data = dict(type='Helen29MatDataset', data_root=data_root, ann_file='data/helen.mat',
-                data_prefix=dict(img='data/img/'), test_ratio=1 / 3, pipeline=pipeline)
+    meta_keys = (
+        'id',
+        'img_id',
+        'img_path',
+        'ori_shape',
+        'img_shape',
+        'input_size',
+        'input_center',
+        'input_scale',
+        'crop_matrix',
+        'subsets',
+        'dataset_name',
+    )
+    pipeline = [
+        dict(type='LoadImage'),
+        dict(type='FaceBoxCrop', input_size=32, face_scale=0.7),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs', meta_keys=meta_keys),
+    ]
+    data = dict(
+        type='Helen29MatDataset',
+        data_root=data_root,
+        ann_file='data/helen.mat',
+        data_prefix=dict(img='data/img/'),
+        test_ratio=1 / 3,
+        pipeline=pipeline,
+    )
     loader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False))
     evaluator = dict(type='FaceAlignmentMetric', normalizers=dict(inter_ocular=(8, 9)))
     return dict(
-        default_scope='mmpose', work_dir=work_dir, launcher='none',
+        default_scope='mmpose',
+        work_dir=work_dir,
+        launcher='none',
         custom_imports=dict(imports=['mcf_mm.downstream.alignment'], allow_failed_imports=False),
         model=dict(
             type='FaceLandmarkEstimator',
             data_preprocessor=dict(type='PoseDataPreprocessor', mean=[128.0] * 3, std=[64.0] * 3),
-            backbone=dict(_scope_='mcf_mm', type='FaceViT', arch=dict(TINY_ARCH, num_layers=4), img_size=32,
-                          patch_size=8, out_indices=(0, 1, 2, 3), out_type='featmap', final_norm=False),
+            backbone=dict(
+                _scope_='mcf_mm',
+                type='FaceViT',
+                arch=dict(TINY_ARCH, num_layers=4),
+                img_size=32,
+                patch_size=8,
+                out_indices=(0, 1, 2, 3),
+                out_type='featmap',
+                final_norm=False,
+            ),
             neck=dict(type='mmseg.Feature2Pyramid', embed_dim=32, rescales=(4, 2, 1, 0.5), norm_cfg=dict(type='BN')),
-            head=dict(type='UPerHeatmapHead', in_channels=32, num_keypoints=29, channels=16, pool_scales=(1, 2),
-                      norm_cfg=dict(type='BN'), decoder=codec),
-            test_cfg=dict(flip_test=False)),
+            head=dict(
+                type='UPerHeatmapHead',
+                in_channels=32,
+                num_keypoints=29,
+                channels=16,
+                pool_scales=(1, 2),
+                norm_cfg=dict(type='BN'),
+                decoder=codec,
+            ),
+            test_cfg=dict(flip_test=False),
+        ),
         train_dataloader=dict(loader, dataset=dict(data, split='train')),
         val_dataloader=dict(loader, dataset=dict(data, split='test', test_mode=True)),
         test_dataloader=dict(loader, dataset=dict(data, split='test', test_mode=True)),
-        val_evaluator=evaluator, test_evaluator=evaluator,
+        val_evaluator=evaluator,
+        test_evaluator=evaluator,
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
-        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1), val_cfg=dict(), test_cfg=dict(),
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)))
+        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
+        val_cfg=dict(),
+        test_cfg=dict(),
+        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
+    )

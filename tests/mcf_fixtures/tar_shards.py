@@ -1,4 +1,5 @@
 """Tiny image-text tar shards (img2dataset layout) shared by the FaRL data and training tests."""
+
 import io
 import json
 import os.path as osp

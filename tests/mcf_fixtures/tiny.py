@@ -1,4 +1,5 @@
 """Tiny, shared test material: a 2-layer 32-dim ViT, a saved tiny teacher, real bundled face crops, tiny MCF configs."""
+
 import os
 import os.path as osp
 
@@ -12,6 +13,7 @@ def save_tiny_teacher(path: str, seed: int = 0) -> str:
 
     import mcf_mm  # noqa: F401
     from mcf_mm.models.backbones import FaceViT
+
     torch.manual_seed(seed)
     vit = FaceViT(arch=TINY_ARCH, img_size=32, patch_size=8)
     vit.init_weights()
@@ -24,6 +26,7 @@ def write_faces(folder: str, n: int = 12) -> list:
     import cv2
     import numpy as np
     from skimage import data as skdata
+
     os.makedirs(folder, exist_ok=True)
     faces = skdata.lfw_subset()[:n]
     paths = []
@@ -36,10 +39,11 @@ def write_faces(folder: str, n: int = 12) -> list:
     return paths
 
 
-def tiny_overrides(teacher: str, data_root: str, max_epochs: int = 1, accum: int = 1,
-                   ema_update: str = 'step', extra: str = '') -> str:
+def tiny_overrides(
+    teacher: str, data_root: str, max_epochs: int = 1, accum: int = 1, ema_update: str = 'step', extra: str = ''
+) -> str:
     """Python text of a config inheriting the paper's recipe with a tiny architecture and CPU settings."""
-    return f'''
+    return f"""
 _base_ = [{osp.join(REPO, 'configs', 'mcf', 'pretrain.py')!r}]
 arch = {TINY_ARCH!r}
 model = dict(
@@ -66,4 +70,4 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_ke
 randomness = dict(seed=0, deterministic=True)
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork'))
 {extra}
-'''
+"""

@@ -3,6 +3,7 @@
 The dataset's ``metainfo`` holds numpy arrays as mmpose's does; the model uses dropout so that a resume that
 did not restore the RNG would train differently; the metric returns a numpy scalar (best-score bookkeeping).
 """
+
 from typing import Optional
 
 import numpy as np
@@ -14,9 +15,14 @@ from torch.utils.data import Dataset
 
 from mcf_mm.registry import DATASETS, METRICS, MODELS
 
-METAINFO = dict(dataset_name='toy', sigmas=np.array([0.026, 0.025, 0.035], np.float32),
-                keypoint_colors=np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8),
-                flip_indices=[1, 0, 2], names=np.array(['left', 'right', 'nose']), num_keypoints=np.int64(3))
+METAINFO = dict(
+    dataset_name='toy',
+    sigmas=np.array([0.026, 0.025, 0.035], np.float32),
+    keypoint_colors=np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8),
+    flip_indices=[1, 0, 2],
+    names=np.array(['left', 'right', 'nose']),
+    num_keypoints=np.int64(3),
+)
 
 
 @DATASETS.register_module()
@@ -63,25 +69,39 @@ class ToyMAE(BaseMetric):
         return dict(mae=np.float64(np.mean(results)))
 
 
-def toy_cfg(work_dir: str, max_epochs: int = 3, max_keep_ckpts: int = -1, save_best: Optional[str] = None,
-            **extra) -> dict:
+def toy_cfg(
+    work_dir: str, max_epochs: int = 3, max_keep_ckpts: int = -1, save_best: Optional[str] = None, **extra
+) -> dict:
     """Config dict of a 3-epoch toy run (4 iterations per epoch) with FaceRunner's checkpoint options."""
-    loader = dict(batch_size=4, num_workers=0, dataset=dict(type='ToyRegressionSet'),
-                  sampler=dict(type='DefaultSampler', shuffle=True))
+    loader = dict(
+        batch_size=4,
+        num_workers=0,
+        dataset=dict(type='ToyRegressionSet'),
+        sampler=dict(type='DefaultSampler', shuffle=True),
+    )
     ckpt = dict(type='CheckpointHook', interval=1, max_keep_ckpts=max_keep_ckpts)
     if save_best:
         ckpt.update(save_best=save_best, rule='less')
     cfg = dict(
-        default_scope='mcf_mm', work_dir=work_dir, model=dict(type='ToyRegressor'),
-        train_dataloader=loader, val_dataloader=dict(loader, sampler=dict(type='DefaultSampler', shuffle=False)),
+        default_scope='mcf_mm',
+        work_dir=work_dir,
+        model=dict(type='ToyRegressor'),
+        train_dataloader=loader,
+        val_dataloader=dict(loader, sampler=dict(type='DefaultSampler', shuffle=False)),
         test_dataloader=dict(loader, sampler=dict(type='DefaultSampler', shuffle=False)),
-        val_evaluator=dict(type='ToyMAE'), test_evaluator=dict(type='ToyMAE'),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1), val_cfg=dict(), test_cfg=dict(),
+        val_evaluator=dict(type='ToyMAE'),
+        test_evaluator=dict(type='ToyMAE'),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
+        val_cfg=dict(),
+        test_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-2)),
         param_scheduler=[dict(type='MultiStepLR', milestones=[2], by_epoch=True)],
         default_hooks=dict(checkpoint=ckpt, logger=dict(type='LoggerHook', interval=1)),
-        custom_hooks=[dict(type='RNGStateHook')], randomness=dict(seed=0), log_level='WARNING',
-        env_cfg=dict(mp_cfg=dict(mp_start_method='fork')))
+        custom_hooks=[dict(type='RNGStateHook')],
+        randomness=dict(seed=0),
+        log_level='WARNING',
+        env_cfg=dict(mp_cfg=dict(mp_start_method='fork')),
+    )
     cfg.update(extra)
     return cfg
 

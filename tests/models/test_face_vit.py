@@ -1,4 +1,5 @@
 """FaceViT: masking invariants, feature API, position-embedding resizing, config validation."""
+
 import pytest
 import torch
 
@@ -53,6 +54,7 @@ def test_two_views_get_different_masks():
 def test_masking_is_mmpretrains_mae_masking():
     """FaceViT masks with MAEViT.random_masking: the same draws give the same kept tokens, mask and order."""
     from mmpretrain.models.selfsup import MAEViT
+
     mae = MAEViT(arch=ARCH, img_size=32, patch_size=8, mask_ratio=0.75)
     x, m = torch.randn(3, 16, 32), tiny()
     for ratio in (0.75, 0.5, 0.3):
@@ -127,6 +129,7 @@ def test_resize_input_and_pos_embed_resizing_on_load():
     # bicubic resize keeps the CLS position and interpolates the grid
     assert torch.allclose(big.pos_embed[0, 0], small.pos_embed[0, 0])
     x = torch.randn(1, 3, 48, 48)
-    resized = FaceViT(arch=ARCH, img_size=64, patch_size=8, resize_input=64, out_type='featmap',
-                      final_norm=False, out_indices=(1,))
+    resized = FaceViT(
+        arch=ARCH, img_size=64, patch_size=8, resize_input=64, out_type='featmap', final_norm=False, out_indices=(1,)
+    )
     assert resized(x)[0].shape == (1, 32, 8, 8)

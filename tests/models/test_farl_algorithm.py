@@ -1,4 +1,5 @@
 """The FaRL algorithm wires its parts as FaRL describes (checked against the parts run separately)."""
+
 import pytest
 import torch
 from mmengine.registry import DefaultScope
@@ -17,15 +18,29 @@ def tiny_farl(tmp_path, use_mim=True):
     torch.save({'state_dict': {'codebook': codebook}}, path)
     cfg = dict(
         type='FaRL',
-        backbone=dict(type='FaceViT', arch=ARCH, img_size=32, patch_size=8, final_norm=True,
-                      out_type='cls_token', **clip_style_vit_kwargs()),
-        text_encoder=dict(type='CLIPTextTransformer', vocab_size=49408, context_length=8, width=32, layers=2,
-                          heads=2, embed_dim=16),
+        backbone=dict(
+            type='FaceViT',
+            arch=ARCH,
+            img_size=32,
+            patch_size=8,
+            final_norm=True,
+            out_type='cls_token',
+            **clip_style_vit_kwargs(),
+        ),
+        text_encoder=dict(
+            type='CLIPTextTransformer', vocab_size=49408, context_length=8, width=32, layers=2, heads=2, embed_dim=16
+        ),
         embed_dim=16,
         head=dict(type='FaRLMIMHead', embed_dims=32, vocab_size=7, num_layers=1, num_heads=2),
-        target_generator=dict(type='VisualTokenizer', checkpoint=path, input_size=32, pixel_map='unit',
-                              encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=7)),
-        use_mim=use_mim)
+        target_generator=dict(
+            type='VisualTokenizer',
+            checkpoint=path,
+            input_size=32,
+            pixel_map='unit',
+            encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=7),
+        ),
+        use_mim=use_mim,
+    )
     with DefaultScope.overwrite_default_scope('mcf_mm'):
         model = MODELS.build(cfg)
     model.init_weights()
@@ -62,8 +77,14 @@ def test_losses_match_parts(tmp_path):
     torch.testing.assert_close(losses['loss_itc'].detach(), itc, atol=1e-5, rtol=0)
     torch.testing.assert_close(losses['loss_mim'].detach(), mim, atol=1e-5, rtol=0)
     (losses['loss_itc'] + losses['loss_mim']).backward()
-    for name in ('mask_token', 'visual_proj.weight', 'itc_loss.logit_scale',
-                 'text_encoder.token_embedding.weight', 'head.classifier.weight', 'backbone.cls_token'):
+    for name in (
+        'mask_token',
+        'visual_proj.weight',
+        'itc_loss.logit_scale',
+        'text_encoder.token_embedding.weight',
+        'head.classifier.weight',
+        'backbone.cls_token',
+    ):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
 

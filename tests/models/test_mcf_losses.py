@@ -1,5 +1,6 @@
 """MCF losses against independent computations from the formulas (also across 2 gloo processes); the
 contrastive head is mmpretrain's MoCoV3Head."""
+
 import math
 import os
 import socket
@@ -34,8 +35,9 @@ def fixed(n: int, c: int, seed: int) -> torch.Tensor:
 
 def tiny_head(weight: float = 1.0) -> ContrastivePredictionHead:
     torch.manual_seed(0)
-    return ContrastivePredictionHead(dict(in_channels=8, hid_channels=16, out_channels=8, last_bn=False),
-                                     temperature=0.2, loss_weight=weight).eval()
+    return ContrastivePredictionHead(
+        dict(in_channels=8, hid_channels=16, out_channels=8, last_bn=False), temperature=0.2, loss_weight=weight
+    ).eval()
 
 
 def test_contrastive_head_matches_formula():
@@ -48,6 +50,7 @@ def test_contrastive_head_matches_formula():
 def test_contrastive_head_is_mmpretrains_mocov3_head():
     """The head is MoCoV3Head with CrossEntropyLoss(loss_weight=2τ·w); only the fp32 cast is added."""
     from mmpretrain.models import CrossEntropyLoss, MoCoV3Head
+
     head = tiny_head(0.5)
     assert isinstance(head, MoCoV3Head) and isinstance(head.loss_module, CrossEntropyLoss)
     assert head.loss_module.loss_weight == pytest.approx(2 * 0.2 * 0.5) and head.temperature == 0.2
@@ -58,8 +61,7 @@ def test_contrastive_head_is_mmpretrains_mocov3_head():
     q, k = fixed(6, 8, 5), fixed(6, 8, 6)
     loss_bf16_keys = head.loss(q, k.bfloat16())  # keys are cast to fp32 before normalisation
     assert loss_bf16_keys.dtype == torch.float32
-    expected = 0.5 * reference_info_nce(head.predictor([q])[0].detach().numpy(),
-                                        k.bfloat16().float().numpy(), 0, 0.2)
+    expected = 0.5 * reference_info_nce(head.predictor([q])[0].detach().numpy(), k.bfloat16().float().numpy(), 0, 0.2)
     assert loss_bf16_keys.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -76,8 +78,8 @@ def _worker(rank: int, port: int, q_all, k_all, results) -> None:
     dist.init_process_group('gloo', rank=rank, world_size=2)
     n = q_all.shape[0] // 2
     head = tiny_head()  # same seed on both ranks: the same predictor
-    q = q_all[rank * n:(rank + 1) * n]
-    loss = head.loss(q, k_all[rank * n:(rank + 1) * n])
+    q = q_all[rank * n : (rank + 1) * n]
+    loss = head.loss(q, k_all[rank * n : (rank + 1) * n])
     results[rank] = (loss.item(), head.predictor([q])[0].detach())
     dist.destroy_process_group()
 
@@ -92,8 +94,7 @@ def test_contrast_two_processes_gathers_keys_and_offsets_labels():
     q_all, k_all = fixed(8, 8, 5), fixed(8, 8, 6)
     results = mp.get_context('spawn').Manager().dict()
     # spawn, not fork: forking after OpenMP threads started can deadlock the children
-    mp.start_processes(_worker, args=(_free_port(), q_all, k_all, results), nprocs=2, join=True,
-                       start_method='spawn')
+    mp.start_processes(_worker, args=(_free_port(), q_all, k_all, results), nprocs=2, join=True, start_method='spawn')
     for rank in range(2):
         loss, pred = results[rank]
         expected = reference_info_nce(pred.numpy(), k_all.numpy(), 4 * rank, 0.2)  # keys from both, labels + 4*rank
@@ -107,8 +108,8 @@ def reference_distill(pred, target, axis: int) -> float:
     total = 0.0
     for p, t in zip(pred, target):
         p, t = p.numpy().astype(np.float64), t.numpy().astype(np.float64)
-        p = p / np.maximum(np.sqrt((p ** 2).sum(axis=axis, keepdims=True)), 1e-12)
-        t = t / np.maximum(np.sqrt((t ** 2).sum(axis=axis, keepdims=True)), 1e-12)
+        p = p / np.maximum(np.sqrt((p**2).sum(axis=axis, keepdims=True)), 1e-12)
+        t = t / np.maximum(np.sqrt((t**2).sum(axis=axis, keepdims=True)), 1e-12)
         total += ((p - t) ** 2).mean()
     return total
 

@@ -1,4 +1,5 @@
 """MCF built from configs/mcf/pretrain.py (tiny override) trains on the CPU with exact EMA semantics."""
+
 import copy
 
 import pytest
@@ -39,8 +40,9 @@ def test_one_step_updates_online_freezes_teacher_and_follows_ema(tiny_config):
     log = model.train_step(batch, optim)
     assert set(log) >= {'loss', 'loss_mim', 'loss_contrast'}
     online1 = [p.detach().clone() for p in model.backbone.parameters()]
-    changed = [not torch.equal(a, b) for a, b, p in zip(online0, online1, model.backbone.parameters())
-               if p.requires_grad]
+    changed = [
+        not torch.equal(a, b) for a, b, p in zip(online0, online1, model.backbone.parameters()) if p.requires_grad
+    ]
     assert all(changed), 'every trainable online tensor must change after one step'
     assert all(torch.equal(v, model.target_generator.vit.state_dict()[k]) for k, v in teacher0.items())
 
@@ -58,6 +60,7 @@ def count_updates(model) -> list:
     def counted():
         calls.append(int(model.forward_count))
         original()
+
     model.momentum_update = counted
     return calls
 
@@ -78,6 +81,7 @@ def count_steps(model, optim) -> list:
     def counted(*args, **kwargs):
         steps.append(int(model.forward_count))
         return original(*args, **kwargs)
+
     optim.optimizer.step = counted
     return steps
 
@@ -106,8 +110,11 @@ def test_accumulation_mismatch_is_refused_at_the_first_step(tiny_config):
     cfg.dump(path)
     _, model, optim, batch = build(path)
     before = snapshot(model)
-    with pytest.raises(ValueError, match=r'model.accumulative_counts=1 but optim_wrapper.accumulative_counts=4.*'
-                                         r'Remove model.accumulative_counts'):
+    with pytest.raises(
+        ValueError,
+        match=r'model.accumulative_counts=1 but optim_wrapper.accumulative_counts=4.*'
+        r'Remove model.accumulative_counts',
+    ):
         model.train_step(batch, optim)
     assert int(model.forward_count) == 0  # refused before any forward or update
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
@@ -139,6 +146,7 @@ def test_mmengine_ema_differs_from_the_moco_v3_update(tiny_config):
     buffers (BN running statistics) into the average, and lerp rounds differently; MoCo-v3/MCF leave the
     target's own statistics alone."""
     from mmengine.model import ExponentialMovingAverage
+
     _, model, optim, batch = build(tiny_config(ema_update='micro_step', accum=1))
     ema = ExponentialMovingAverage(model.projector, momentum=1 - model.momentum)
     ema.update_parameters(model.projector)  # its first call copies
@@ -161,13 +169,18 @@ def test_mmengine_ema_differs_from_the_moco_v3_update(tiny_config):
 
 def test_reads_checkpoints_with_the_former_projector_names(tiny_config):
     import re
+
     _, model, optim, batch = build(tiny_config())
     model.train_step(batch, optim)
     sd = model.state_dict()
 
     def former(key: str) -> str:  # fc{i} -> mlp.{3i}, bn{i} -> mlp.{3i+1}
-        return re.sub(r'(projector|predictor)\.(fc|bn)(\d+)\.',
-                      lambda m: f'{m.group(1)}.mlp.{3 * int(m.group(3)) + (m.group(2) == "bn")}.', key)
+        return re.sub(
+            r'(projector|predictor)\.(fc|bn)(\d+)\.',
+            lambda m: f'{m.group(1)}.mlp.{3 * int(m.group(3)) + (m.group(2) == "bn")}.',
+            key,
+        )
+
     old = {former(k): v.clone() for k, v in sd.items()}
     assert 'projector.mlp.4.running_var' in old and 'contrast_head.predictor.mlp.3.weight' in old
     _, fresh, _, _ = build(tiny_config(name='fresh.py'))
@@ -203,12 +216,16 @@ def test_symmetric_switch_adds_the_reverse_direction(tiny_config):
     assert two > one  # a second InfoNCE term (each is positive) is added
 
 
-@pytest.mark.parametrize('override,message', [
-    (dict(mask_ratio=0.99), r'mask_ratio=0.99 keeps int\(16 \* \(1 - 0.99\)\) = 0 of 16 patches'),
-    (dict(img_size=36), r'img_size=\(36, 36\) is not divisible by patch_size=8'),
-])
+@pytest.mark.parametrize(
+    'override,message',
+    [
+        (dict(mask_ratio=0.99), r'mask_ratio=0.99 keeps int\(16 \* \(1 - 0.99\)\) = 0 of 16 patches'),
+        (dict(img_size=36), r'img_size=\(36, 36\) is not divisible by patch_size=8'),
+    ],
+)
 def test_wrong_backbone_settings_fail_while_the_runner_is_built(tiny_config, tmp_path, override, message):
     from mmengine.runner import Runner
+
     cfg = Config.fromfile(tiny_config())
     cfg.model.backbone.update(override)
     cfg.work_dir = str(tmp_path / 'work')

@@ -1,5 +1,6 @@
 """ProjectionMLP is mmpretrain's NonLinearNeck (plain BN, no pooling) and reads checkpoints of the former
 nn.Sequential version."""
+
 from typing import List
 
 import pytest

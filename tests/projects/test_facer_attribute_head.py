@@ -1,4 +1,5 @@
 """projects/facer_attribute_head: the head's formula, the metric, and a real train+val run from its config."""
+
 import importlib.util
 import os.path as osp
 import sys
@@ -29,16 +30,22 @@ def test_head_formula():
     for x in feats:
         pooled += [x[:, 1:].mean(1), x[:, 1:].amax(1), x[:, 0]]
     w = torch.exp(head.feature_weights) / torch.exp(head.feature_weights).sum()
-    combined = sum(w[i] * F.layer_norm(p, (8,), head.norms[i].weight, head.norms[i].bias, 1e-5)
-                   for i, p in enumerate(pooled))  # [N, D]
+    combined = sum(
+        w[i] * F.layer_norm(p, (8,), head.norms[i].weight, head.norms[i].bias, 1e-5) for i, p in enumerate(pooled)
+    )  # [N, D]
     want = combined @ head.fc.weight.t() + head.fc.bias
     torch.testing.assert_close(head(feats), want, atol=1e-5, rtol=0)
 
 
 def test_mean_attribute_accuracy():
     metric = MeanAttributeAccuracy(attribute_names=['a', 'b'])
-    metric.process(None, [dict(pred_score=torch.tensor([0.9, 0.2]), gt_label=torch.tensor([0])),
-                          dict(pred_score=torch.tensor([0.7, 0.6]), gt_label=torch.tensor([1]))])
+    metric.process(
+        None,
+        [
+            dict(pred_score=torch.tensor([0.9, 0.2]), gt_label=torch.tensor([0])),
+            dict(pred_score=torch.tensor([0.7, 0.6]), gt_label=torch.tensor([1])),
+        ],
+    )
     out = metric.compute_metrics(metric.results)
     assert out == dict(mean_accuracy=75.0, acc_a=50.0, acc_b=100.0)
 
@@ -46,6 +53,7 @@ def test_mean_attribute_accuracy():
 def test_config_trains_and_validates(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     img_dir = tmp_path / 'imgs'
     img_dir.mkdir()
     rng = np.random.default_rng(0)
@@ -57,11 +65,16 @@ def test_config_trains_and_validates(tmp_path):
     ann = mk.main(['utkface', str(img_dir), str(tmp_path / 'ann')])
     assert mk.utkface_labels('70_1_1_c.jpg') == [0, 2, 4]  # female, elderly, black
 
-    cfg = Config.fromfile(osp.join(PROJECT, 'configs',
-                                   'vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7attr-64px.py'))
+    cfg = Config.fromfile(
+        osp.join(PROJECT, 'configs', 'vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7attr-64px.py')
+    )
     cfg.work_dir = str(tmp_path / 'work')
-    cfg.model.backbone.update(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-                              img_size=32, init_cfg=None, out_indices=(0, 1))
+    cfg.model.backbone.update(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+        img_size=32,
+        init_cfg=None,
+        out_indices=(0, 1),
+    )
     cfg.model.head.in_channels = 32
     for loader, split in ((cfg.train_dataloader, 'train'), (cfg.val_dataloader, 'val')):
         loader.batch_size = 2

@@ -1,4 +1,5 @@
 """BatchNorm batch of 1: found in the projector/predictor and UPer heads, refused before the first iteration."""
+
 import glob
 import os
 import os.path as osp
@@ -20,8 +21,15 @@ from mcf_mm.registry import MODELS
 
 def uper_head() -> nn.Module:
     from mmseg.models.decode_heads import UPerHead
-    return UPerHead(in_channels=[8] * 4, in_index=[0, 1, 2, 3], pool_scales=(1, 2, 3, 6), channels=8,
-                    num_classes=3, norm_cfg=dict(type='BN', requires_grad=True))
+
+    return UPerHead(
+        in_channels=[8] * 4,
+        in_index=[0, 1, 2, 3],
+        pool_scales=(1, 2, 3, 6),
+        channels=8,
+        num_classes=3,
+        norm_cfg=dict(type='BN', requires_grad=True),
+    )
 
 
 def projector() -> nn.Module:
@@ -41,8 +49,11 @@ def values_per_channel(head: nn.Module, n: int = 2) -> dict:
     seen, handles = {}, []
     for name, m in head.named_modules():
         if isinstance(m, _BatchNorm):
-            handles.append(m.register_forward_pre_hook(
-                lambda mod, inp, name=name: seen.__setitem__(name, inp[0][0].numel() // inp[0].shape[1])))
+            handles.append(
+                m.register_forward_pre_hook(
+                    lambda mod, inp, name=name: seen.__setitem__(name, inp[0][0].numel() // inp[0].shape[1])
+                )
+            )
     head.train()
     head(features(head, n))
     for h in handles:
@@ -50,8 +61,14 @@ def values_per_channel(head: nn.Module, n: int = 2) -> dict:
     return seen
 
 
-@pytest.mark.parametrize('make', [uper_head, projector, lambda: nn.Sequential(
-    nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(2), nn.BatchNorm2d(4))])
+@pytest.mark.parametrize(
+    'make',
+    [
+        uper_head,
+        projector,
+        lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(2), nn.BatchNorm2d(4)),
+    ],
+)
 def test_found_layers_are_exactly_those_a_batch_of_one_breaks(make):
     head = make()
     truth = {name for name, values in values_per_channel(head).items() if values == 1}
@@ -88,8 +105,11 @@ def runner_for(tiny_config, tmp_path, **loader):
 def test_a_last_batch_of_one_is_refused_before_the_first_iteration(tiny_config, tmp_path):
     runner, steps = runner_for(tiny_config, tmp_path, batch_size=11)  # 12 faces: 11 + a last batch of 1
     assert any(isinstance(h, BatchNormBatchCheckHook) for h in runner.hooks)
-    with pytest.raises(ValueError, match=r'last batch of each epoch has 1 sample \(12 samples per GPU, '
-                                         r'batch_size=11\).*projector.*drop_last=True'):
+    with pytest.raises(
+        ValueError,
+        match=r'last batch of each epoch has 1 sample \(12 samples per GPU, '
+        r'batch_size=11\).*projector.*drop_last=True',
+    ):
         runner.train()
     assert steps == [] and runner.iter == 0
 
@@ -108,9 +128,21 @@ def test_batch_size_one_is_refused_and_drop_last_trains(tiny_config, tmp_path):
 def test_tools_train_refuses_before_iteration_one(tiny_config, tmp_path, repo_root):
     work = str(tmp_path / 'work')
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-    run = subprocess.run([sys.executable, osp.join(repo_root, 'tools', 'train.py'), tiny_config(), '--work-dir', work,
-                          '--cfg-options', 'train_dataloader.batch_size=11'],
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            osp.join(repo_root, 'tools', 'train.py'),
+            tiny_config(),
+            '--work-dir',
+            work,
+            '--cfg-options',
+            'train_dataloader.batch_size=11',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode != 0 and 'drop_last=True' in run.stderr
     logs = ''.join(open(p).read() for p in glob.glob(osp.join(work, '*', '*.log')))
     assert 'Epoch(train)' not in logs and not glob.glob(osp.join(work, '*.pth'))

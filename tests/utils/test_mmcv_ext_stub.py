@@ -1,4 +1,5 @@
 """The install-time mmcv._ext stand-in, on a fake mmcv-lite installation (the real one is never touched here)."""
+
 import importlib.machinery
 import importlib.metadata
 import importlib.util
@@ -29,6 +30,7 @@ def fake(tmp_path, monkeypatch):
 
     def distribution(name):
         return next(iter(importlib.metadata.Distribution.discover(name=name, path=[str(site)])), None)
+
     monkeypatch.setattr(stub, 'mmcv_dir', lambda: str(site / 'mmcv'))
     monkeypatch.setattr(stub, '_distribution', distribution)
     return site, record
@@ -76,8 +78,11 @@ def test_no_op_with_compiled_ops_or_full_mmcv(fake, tmp_path, monkeypatch):
     assert not (site / 'mmcv' / '_ext.py').exists()
     compiled.unlink()
     full, _ = fake_site(tmp_path / 'full', dist='mmcv')
-    monkeypatch.setattr(stub, '_distribution', lambda name: importlib.metadata.Distribution.at(
-        next(full.glob('*.dist-info'))) if name == 'mmcv' else None)
+    monkeypatch.setattr(
+        stub,
+        '_distribution',
+        lambda name: importlib.metadata.Distribution.at(next(full.glob('*.dist-info'))) if name == 'mmcv' else None,
+    )
     assert 'full mmcv' in stub.install() and not (site / 'mmcv' / '_ext.py').exists()
 
 
@@ -97,8 +102,10 @@ def test_command_line(tmp_path, repo_root):
     site, _ = fake_site(tmp_path)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), repo_root]))
     cmd = [sys.executable, '-m', 'mcf_mm.utils.mmcv_ext_stub']
-    outs = [subprocess.run(cmd + [action], env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
-            for action in ('status', 'install', 'status')]
+    outs = [
+        subprocess.run(cmd + [action], env=env, capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+        for action in ('status', 'install', 'status')
+    ]
     assert all(o.returncode == 0 for o in outs), outs[-1].stderr[-2000:]
     assert [o.stdout.strip().splitlines()[-1] for o in outs[::2]] == ['missing', 'stub']
     assert str(site / 'mmcv' / '_ext.py') in outs[1].stdout

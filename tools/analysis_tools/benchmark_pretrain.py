@@ -7,6 +7,7 @@ breakdown of MCF's step time by part. Each measurement runs in a fresh process (
 The MCF model is configs/mcf/pretrain.py with the encoder swapped for --arch; its frozen teacher is a
 ViT-B/16 (random weights: speed does not depend on them) as in the paper. Images are random tensors.
 """
+
 import argparse
 import json
 import multiprocessing as mp
@@ -28,6 +29,7 @@ def build(kind: str, args, teacher_path: str):
     import mcf_mm  # noqa: F401
     from mcf_mm.models.backbones import FACE_VIT_ARCHS
     from mcf_mm.registry import MODELS
+
     init_default_scope('mcf_mm')
     repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     cfg = Config.fromfile(osp.join(repo, 'configs', 'mcf', 'pretrain.py'))
@@ -42,11 +44,18 @@ def build(kind: str, args, teacher_path: str):
         model_cfg.target_generator.update(checkpoint=teacher_path, img_size=args.img_size)
         model_cfg.ema_update = 'step'
     else:
-        model_cfg = dict(type='MAE', data_preprocessor=cfg.model.data_preprocessor,
-                         backbone=dict(type='MAEViT', arch=arch, img_size=args.img_size, patch_size=16,
-                                       mask_ratio=0.75),
-                         neck=neck, head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=16,
-                                              loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+        model_cfg = dict(
+            type='MAE',
+            data_preprocessor=cfg.model.data_preprocessor,
+            backbone=dict(type='MAEViT', arch=arch, img_size=args.img_size, patch_size=16, mask_ratio=0.75),
+            neck=neck,
+            head=dict(
+                type='MAEPretrainHead',
+                norm_pix=True,
+                patch_size=16,
+                loss=dict(type='PixelReconstructionLoss', criterion='L2'),
+            ),
+        )
     torch.manual_seed(0)
     model = MODELS.build(model_cfg).to(args.device)
     model.init_weights()
@@ -61,6 +70,7 @@ def build(kind: str, args, teacher_path: str):
 def measure(kind: str, args, teacher_path: str, queue) -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
+
     torch.set_num_threads(args.threads)
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model, optim = build(kind, args, teacher_path)
@@ -86,10 +96,14 @@ def measure(kind: str, args, teacher_path: str, queue) -> None:
         backward += step()
     sync()
     elapsed = time.perf_counter() - start
-    result = dict(model=kind, images_per_s=args.batch * args.steps / elapsed, step_s=elapsed / args.steps,
-                  backward_and_optimizer_s=backward / args.steps,
-                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  rss_before_model_mb=base_rss)
+    result = dict(
+        model=kind,
+        images_per_s=args.batch * args.steps / elapsed,
+        step_s=elapsed / args.steps,
+        backward_and_optimizer_s=backward / args.steps,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        rss_before_model_mb=base_rss,
+    )
     if cuda:
         result['peak_cuda_mb'] = torch.cuda.max_memory_allocated() / 2**20
     if kind == 'mcf':
@@ -142,23 +156,32 @@ def write_teacher(path: str, img_size: int) -> None:
 
     import mcf_mm  # noqa: F401
     from mcf_mm.models.backbones import FaceViT
+
     vit = FaceViT(arch='base', img_size=img_size, patch_size=16)
     torch.save({'state_dict': {'backbone.' + k: v for k, v in vit.state_dict().items()}}, path)
 
 
 def report(results: list, args) -> None:
-    print(f'\nViT-{args.arch[0].upper()}/16 encoder at {args.img_size} px, batch {args.batch}, {args.device}'
-          f'{" AMP" if args.amp else ""}, {args.threads} threads, {args.steps} timed steps')
-    print(f'{"model":6} {"images/s":>9} {"step s":>8} {"peak RSS MB":>12} {"RSS before model MB":>20}'
-          + (f' {"peak CUDA MB":>13}' if 'peak_cuda_mb' in results[0] else ''))
+    print(
+        f'\nViT-{args.arch[0].upper()}/16 encoder at {args.img_size} px, batch {args.batch}, {args.device}'
+        f'{" AMP" if args.amp else ""}, {args.threads} threads, {args.steps} timed steps'
+    )
+    print(
+        f'{"model":6} {"images/s":>9} {"step s":>8} {"peak RSS MB":>12} {"RSS before model MB":>20}'
+        + (f' {"peak CUDA MB":>13}' if 'peak_cuda_mb' in results[0] else '')
+    )
     for r in results:
-        print(f'{r["model"]:6} {r["images_per_s"]:9.2f} {r["step_s"]:8.3f} {r["peak_rss_mb"]:12.0f} '
-              f'{r["rss_before_model_mb"]:20.0f}' + (f' {r["peak_cuda_mb"]:13.0f}' if 'peak_cuda_mb' in r else ''))
+        print(
+            f'{r["model"]:6} {r["images_per_s"]:9.2f} {r["step_s"]:8.3f} {r["peak_rss_mb"]:12.0f} '
+            f'{r["rss_before_model_mb"]:20.0f}' + (f' {r["peak_cuda_mb"]:13.0f}' if 'peak_cuda_mb' in r else '')
+        )
     mcf = results[-1]
     print(f'MCF / MAE step time: {mcf["step_s"] / results[0]["step_s"]:.2f}x')
-    print('MCF step breakdown (s per step, profiler): ' + ', '.join(
-        f'{k} {v:.3f}' for k, v in mcf['breakdown_s'].items()) +
-        f', backward+optimizer {mcf["backward_and_optimizer_s"]:.3f}')
+    print(
+        'MCF step breakdown (s per step, profiler): '
+        + ', '.join(f'{k} {v:.3f}' for k, v in mcf['breakdown_s'].items())
+        + f', backward+optimizer {mcf["backward_and_optimizer_s"]:.3f}'
+    )
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(dict(args=vars(args), results=results), f, indent=2)

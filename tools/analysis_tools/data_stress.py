@@ -11,6 +11,7 @@ deadline, and prints the counts and images/s. The test suite runs a small versio
 Example:
     python tools/analysis_tools/data_stress.py --out /tmp/zoo --good 10000 --cuts 1000 --workers 8
 """
+
 import argparse
 import hashlib
 import io
@@ -26,9 +27,16 @@ import numpy as np
 from PIL import Image
 
 # EXIF orientation -> how the stored [H, W, C] array is shown (the EXIF 2.3 definitions, written with numpy).
-ORIENT = {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-          5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
-          7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1)}
+ORIENT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
 MAX_PIXELS, MAX_BYTES = 250_000, 64 << 10  # caps the zoo is read with (small, so bombs and oversize stay tiny)
 
 
@@ -45,6 +53,7 @@ def enc(im: Image.Image, fmt: str, **kw) -> bytes:
 def _chunk(tag: bytes, body: bytes) -> bytes:
     import struct
     import zlib
+
     return struct.pack('>I', len(body)) + tag + body + struct.pack('>I', zlib.crc32(tag + body))
 
 
@@ -52,9 +61,11 @@ def png_bomb(width: int, height: int) -> bytes:
     """A PNG whose header declares width x height gray pixels; the data is one tiny zlib stream."""
     import struct
     import zlib
+
     ihdr = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
-    return (b'\x89PNG\r\n\x1a\n' + _chunk(b'IHDR', ihdr) + _chunk(b'IDAT', zlib.compress(b'\0' * 64))
-            + _chunk(b'IEND', b''))
+    return (
+        b'\x89PNG\r\n\x1a\n' + _chunk(b'IHDR', ihdr) + _chunk(b'IDAT', zlib.compress(b'\0' * 64)) + _chunk(b'IEND', b'')
+    )
 
 
 def good_blobs(rng, n: int, reps: int) -> List[Tuple[str, bytes, tuple, str]]:
@@ -78,17 +89,24 @@ def good_blobs(rng, n: int, reps: int) -> List[Tuple[str, bytes, tuple, str]]:
         frames = [Image.fromarray(rgb(*a.shape[:2])) for _ in range(3)]
         px = rgb(1, 1)
         variants = {
-            'deep16.png': enc(deep, 'PNG'), 'deep16.tif': enc(deep, 'TIFF'),
+            'deep16.png': enc(deep, 'PNG'),
+            'deep16.tif': enc(deep, 'TIFF'),
             'cmyk.jpg': enc(Image.fromarray(a).convert('CMYK'), 'JPEG'),
             'cmyk.tif': enc(Image.fromarray(a).convert('CMYK'), 'TIFF'),
             'palette.png': enc(Image.fromarray(a).convert('P'), 'PNG'),
             'palette_transp.png': enc(Image.fromarray(a).convert('P'), 'PNG', transparency=0),
-            'palette.gif': enc(Image.fromarray(a), 'GIF'), 'rgba.png': enc(Image.fromarray(a).convert('RGBA'), 'PNG'),
-            'rgba.webp': enc(Image.fromarray(a).convert('RGBA'), 'WEBP'), 'la.png': enc(gray.convert('LA'), 'PNG'),
-            'bilevel.png': enc(gray.convert('1'), 'PNG'), 'bilevel.tif': enc(gray.convert('1'), 'TIFF'),
-            'gray.jpg': enc(gray, 'JPEG'), 'float.tif': enc(gray.convert('F'), 'TIFF'),
-            'int32.tif': enc(gray.convert('I'), 'TIFF'), 'px1.png': enc(Image.fromarray(px), 'PNG'),
-            'px1.jpg': enc(Image.fromarray(px), 'JPEG'), 'px1.gif': enc(Image.fromarray(px), 'GIF'),
+            'palette.gif': enc(Image.fromarray(a), 'GIF'),
+            'rgba.png': enc(Image.fromarray(a).convert('RGBA'), 'PNG'),
+            'rgba.webp': enc(Image.fromarray(a).convert('RGBA'), 'WEBP'),
+            'la.png': enc(gray.convert('LA'), 'PNG'),
+            'bilevel.png': enc(gray.convert('1'), 'PNG'),
+            'bilevel.tif': enc(gray.convert('1'), 'TIFF'),
+            'gray.jpg': enc(gray, 'JPEG'),
+            'float.tif': enc(gray.convert('F'), 'TIFF'),
+            'int32.tif': enc(gray.convert('I'), 'TIFF'),
+            'px1.png': enc(Image.fromarray(px), 'PNG'),
+            'px1.jpg': enc(Image.fromarray(px), 'JPEG'),
+            'px1.gif': enc(Image.fromarray(px), 'GIF'),
             'px1.bmp': enc(Image.fromarray(px), 'BMP'),
             'anim.gif': enc(frames[0], 'GIF', save_all=True, append_images=frames[1:]),
             'anim.png': enc(frames[0], 'PNG', save_all=True, append_images=frames[1:]),
@@ -98,10 +116,13 @@ def good_blobs(rng, n: int, reps: int) -> List[Tuple[str, bytes, tuple, str]]:
             'deflate.tif': enc(Image.fromarray(a), 'TIFF', compression='tiff_adobe_deflate'),
             'lossy.webp': enc(Image.fromarray(a), 'WEBP'),
             'lossless.webp': enc(Image.fromarray(a), 'WEBP', lossless=True),
-            'plain.bmp': enc(Image.fromarray(a), 'BMP'), 'plain.ppm': enc(Image.fromarray(a), 'PPM'),
-            'gray.pgm': enc(gray, 'PPM'), 'progressive.jpg': enc(Image.fromarray(a), 'JPEG', progressive=True),
+            'plain.bmp': enc(Image.fromarray(a), 'BMP'),
+            'plain.ppm': enc(Image.fromarray(a), 'PPM'),
+            'gray.pgm': enc(gray, 'PPM'),
+            'progressive.jpg': enc(Image.fromarray(a), 'JPEG', progressive=True),
             'interlaced.png': enc(Image.fromarray(a), 'PNG', interlace=1),
-            'png_named.jpg': enc(Image.fromarray(a), 'PNG'), 'upper.JPG': enc(Image.fromarray(a), 'JPEG'),
+            'png_named.jpg': enc(Image.fromarray(a), 'PNG'),
+            'upper.JPG': enc(Image.fromarray(a), 'JPEG'),
             'trailing_junk.jpg': enc(Image.fromarray(a), 'JPEG') + b'\0junk' * 20,
         }
         for name, data in variants.items():
@@ -112,8 +133,14 @@ def good_blobs(rng, n: int, reps: int) -> List[Tuple[str, bytes, tuple, str]]:
             exif = Image.Exif()
             exif[0x0112] = o
             shown = turn(a)
-            out.append((f'u{r:03d}_exif{o}.png', enc(Image.fromarray(a), 'PNG', exif=exif), shown.shape[:2],
-                        digest(shown[..., ::-1])))
+            out.append(
+                (
+                    f'u{r:03d}_exif{o}.png',
+                    enc(Image.fromarray(a), 'PNG', exif=exif),
+                    shown.shape[:2],
+                    digest(shown[..., ::-1]),
+                )
+            )
             out.append((f'u{r:03d}_exif{o}.jpg', enc(Image.fromarray(a), 'JPEG', exif=exif), shown.shape[:2], ''))
     return out
 
@@ -121,27 +148,40 @@ def good_blobs(rng, n: int, reps: int) -> List[Tuple[str, bytes, tuple, str]]:
 def bad_blobs(rng, cuts: int, reps: int) -> List[Tuple[str, bytes]]:
     """(name, bytes) of files that must be skipped with the zoo's caps (MAX_PIXELS, MAX_BYTES)."""
     a = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
-    bases = {'jpg': enc(Image.fromarray(a), 'JPEG'), 'png': enc(Image.fromarray(a), 'PNG'),
-             'webp': enc(Image.fromarray(a), 'WEBP'), 'gif': enc(Image.fromarray(a), 'GIF'),
-             'tif': enc(Image.fromarray(a), 'TIFF'), 'bmp': enc(Image.fromarray(a), 'BMP')}
+    bases = {
+        'jpg': enc(Image.fromarray(a), 'JPEG'),
+        'png': enc(Image.fromarray(a), 'PNG'),
+        'webp': enc(Image.fromarray(a), 'WEBP'),
+        'gif': enc(Image.fromarray(a), 'GIF'),
+        'tif': enc(Image.fromarray(a), 'TIFF'),
+        'bmp': enc(Image.fromarray(a), 'BMP'),
+    }
     out = []
     for ext, data in bases.items():  # cut points spread over the first 90% (the pixel data is never complete)
         for c in sorted(set(np.linspace(0, int(len(data) * 0.9), cuts).astype(int).tolist())):
             out.append((f'trunc_{ext}_{c:06d}.{ext}', data[:c]))
-    jpeg_header = bases['jpg'][:bases['jpg'].index(b'\xff\xda')]  # everything before the scan
+    jpeg_header = bases['jpg'][: bases['jpg'].index(b'\xff\xda')]  # everything before the scan
     for r in range(reps):
-        out += [(f'b{r:03d}_empty.jpg', b''), (f'b{r:03d}_text.png', b'not an image, just text\n' * (r + 1)),
-                (f'b{r:03d}_random.jpg', rng.bytes(int(rng.integers(1, 4000)))),
-                (f'b{r:03d}_random_jpeg_magic.jpg', b'\xff\xd8\xff' + rng.bytes(int(rng.integers(1, 4000)))),
-                (f'b{r:03d}_random_png_magic.png', bases['png'][:16] + rng.bytes(int(rng.integers(1, 4000)))),
-                (f'b{r:03d}_header_only.jpg', jpeg_header), (f'b{r:03d}_header_only.png', bases['png'][:33]),
-                (f'b{r:03d}_header_only.gif', bases['gif'][:13]), (f'b{r:03d}_header_only.webp', bases['webp'][:30]),
-                (f'b{r:03d}_bomb_header.png', png_bomb(100_000, 100_000)),  # PIL's own bomb limit
-                (f'b{r:03d}_bomb_zlib.png', enc(Image.new('L', (1000, 1000 + r)), 'PNG')),  # > MAX_PIXELS, ~1 KB
-                (f'b{r:03d}_oversize.png', enc(Image.fromarray(
-                    rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)), 'PNG')),  # > MAX_BYTES
-                (f'b{r:03d}_eps.jpg', b'%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n'),
-                (f'b{r:03d}_ico.png', enc(Image.fromarray(a), 'ICO')), (f'b{r:03d}_pdf.jpg', b'%PDF-1.4\n%%EOF\n')]
+        out += [
+            (f'b{r:03d}_empty.jpg', b''),
+            (f'b{r:03d}_text.png', b'not an image, just text\n' * (r + 1)),
+            (f'b{r:03d}_random.jpg', rng.bytes(int(rng.integers(1, 4000)))),
+            (f'b{r:03d}_random_jpeg_magic.jpg', b'\xff\xd8\xff' + rng.bytes(int(rng.integers(1, 4000)))),
+            (f'b{r:03d}_random_png_magic.png', bases['png'][:16] + rng.bytes(int(rng.integers(1, 4000)))),
+            (f'b{r:03d}_header_only.jpg', jpeg_header),
+            (f'b{r:03d}_header_only.png', bases['png'][:33]),
+            (f'b{r:03d}_header_only.gif', bases['gif'][:13]),
+            (f'b{r:03d}_header_only.webp', bases['webp'][:30]),
+            (f'b{r:03d}_bomb_header.png', png_bomb(100_000, 100_000)),  # PIL's own bomb limit
+            (f'b{r:03d}_bomb_zlib.png', enc(Image.new('L', (1000, 1000 + r)), 'PNG')),  # > MAX_PIXELS, ~1 KB
+            (
+                f'b{r:03d}_oversize.png',
+                enc(Image.fromarray(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)), 'PNG'),
+            ),  # > MAX_BYTES
+            (f'b{r:03d}_eps.jpg', b'%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n'),
+            (f'b{r:03d}_ico.png', enc(Image.fromarray(a), 'ICO')),
+            (f'b{r:03d}_pdf.jpg', b'%PDF-1.4\n%%EOF\n'),
+        ]
     return out
 
 
@@ -174,8 +214,16 @@ def write_zoo(root: str, good: int = 200, reps: int = 4, cuts: int = 80, seed: i
     os.symlink('loop_b.jpg', osp.join(img_dir, 'loop_a.jpg'))
     os.symlink('loop_a.jpg', osp.join(img_dir, 'loop_b.jpg'))
     os.symlink('does_not_exist.jpg', osp.join(img_dir, 'dangling.jpg'))
-    special += ['socket.png', 'dev_zero.jpg', 'dev_null.jpg', 'dev_urandom.jpg', 'loop_self.jpg', 'loop_a.jpg',
-                'loop_b.jpg', 'dangling.jpg']
+    special += [
+        'socket.png',
+        'dev_zero.jpg',
+        'dev_null.jpg',
+        'dev_urandom.jpg',
+        'loop_self.jpg',
+        'loop_a.jpg',
+        'loop_b.jpg',
+        'dangling.jpg',
+    ]
     os.symlink('..', osp.join(img_dir, 'sub', 'back_up'))  # directory symlink loops
     os.symlink('.', osp.join(img_dir, 'dir_link_loop.png'))
     file_bad = [n for n, _ in bads] + special
@@ -186,13 +234,22 @@ def write_zoo(root: str, good: int = 200, reps: int = 4, cuts: int = 80, seed: i
     _write_lmdb(osp.join(root, 'zoo.lmdb'), [(n, d) for n, d, *_ in goods] + bads)
     with open(osp.join(root, 'keys.txt'), 'w') as f:
         f.write('\n'.join(sorted([n for n, *_ in goods] + lmdb_bad)) + '\n')
-    return dict(img_dir=img_dir, list_file=osp.join(root, 'list.txt'), lmdb=osp.join(root, 'zoo.lmdb'),
-                keys=osp.join(root, 'keys.txt'), good=expect, lmdb_good={n: (tuple(s), h) for n, _, s, h in goods},
-                folder_bad=set(file_bad), list_bad=set(list_bad), lmdb_bad=set(lmdb_bad))
+    return dict(
+        img_dir=img_dir,
+        list_file=osp.join(root, 'list.txt'),
+        lmdb=osp.join(root, 'zoo.lmdb'),
+        keys=osp.join(root, 'keys.txt'),
+        good=expect,
+        lmdb_good={n: (tuple(s), h) for n, _, s, h in goods},
+        folder_bad=set(file_bad),
+        list_bad=set(list_bad),
+        lmdb_bad=set(lmdb_bad),
+    )
 
 
 def _write_lmdb(path: str, items: List[Tuple[str, bytes]]) -> None:
     import lmdb
+
     env = lmdb.open(path, map_size=max(1 << 24, 4 * sum(len(d) for _, d in items)))
     with env.begin(write=True) as txn:
         for key, data in items:
@@ -203,15 +260,20 @@ def _write_lmdb(path: str, items: List[Tuple[str, bytes]]) -> None:
 
 def summarise(results: dict) -> dict:
     """Pipeline step: keep the sample's name, shape and pixel hash (no pixels cross the worker queue)."""
-    return dict(name=results.get('img_path', results.get('lmdb_key')), shape=tuple(results['img'].shape[:2]),
-                sha=digest(results['img']))
+    return dict(
+        name=results.get('img_path', results.get('lmdb_key')),
+        shape=tuple(results['img'].shape[:2]),
+        sha=digest(results['img']),
+    )
 
 
 @contextmanager
 def deadline(seconds: int, what: str):
     """Raise TimeoutError in the main thread if the block runs longer (a hang becomes a failure)."""
+
     def _raise(*_):
         raise TimeoutError(f'{what} did not finish within {seconds} s')
+
     old = signal.signal(signal.SIGALRM, _raise)
     signal.alarm(seconds)
     try:
@@ -221,18 +283,36 @@ def deadline(seconds: int, what: str):
         signal.signal(signal.SIGALRM, old)
 
 
-def read_layout(dataset_kwargs: dict, workers: int, timeout: int = 120, epochs: int = 1, batch_size: int = 32,
-                persistent: bool = False) -> Tuple[List[dict], object, float]:
+def read_layout(
+    dataset_kwargs: dict,
+    workers: int,
+    timeout: int = 120,
+    epochs: int = 1,
+    batch_size: int = 32,
+    persistent: bool = False,
+) -> Tuple[List[dict], object, float]:
     """Build FaceImageDataset and read it whole through a DataLoader; returns (samples, dataset, seconds)."""
     from torch.utils.data import DataLoader
 
     from mcf_mm.datasets import FaceImageDataset
+
     with deadline(timeout, f'reading {dataset_kwargs}'):
         t0 = time.perf_counter()
-        ds = FaceImageDataset(pipeline=[summarise], max_pixels=MAX_PIXELS, max_file_bytes=MAX_BYTES,
-                              max_bad_fraction=1.0, **dataset_kwargs)
-        loader = DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=list,
-                            persistent_workers=persistent and workers > 0, timeout=timeout if workers else 0)
+        ds = FaceImageDataset(
+            pipeline=[summarise],
+            max_pixels=MAX_PIXELS,
+            max_file_bytes=MAX_BYTES,
+            max_bad_fraction=1.0,
+            **dataset_kwargs,
+        )
+        loader = DataLoader(
+            ds,
+            batch_size=batch_size,
+            num_workers=workers,
+            collate_fn=list,
+            persistent_workers=persistent and workers > 0,
+            timeout=timeout if workers else 0,
+        )
         samples = [s for _ in range(epochs) for batch in loader for s in batch]
         return samples, ds, time.perf_counter() - t0
 
@@ -242,10 +322,19 @@ def check(samples: List[dict], ds, good: Dict, bad: Set[str], root: str = '') ->
     seen = {}
     for s in samples:
         seen[osp.relpath(s['name'], root) if root else s['name']] = (s['shape'], s['sha'])
-    wrong = [n for n, (shape, sha) in good.items()
-             if n in seen and (seen[n][0] != shape or (sha and seen[n][1] != sha))]
-    return dict(good=len(good), bad=len(bad), skipped=ds.num_skipped, reads=ds.num_checked, returned=len(samples),
-                good_dropped=len(set(good) - set(seen)), bad_returned=len(set(seen) & bad), wrong_pixels=len(wrong))
+    wrong = [
+        n for n, (shape, sha) in good.items() if n in seen and (seen[n][0] != shape or (sha and seen[n][1] != sha))
+    ]
+    return dict(
+        good=len(good),
+        bad=len(bad),
+        skipped=ds.num_skipped,
+        reads=ds.num_checked,
+        returned=len(samples),
+        good_dropped=len(set(good) - set(seen)),
+        bad_returned=len(set(seen) & bad),
+        wrong_pixels=len(wrong),
+    )
 
 
 def main() -> None:
@@ -258,21 +347,34 @@ def main() -> None:
     p.add_argument('--timeout', type=int, default=600, help='seconds each layout may take')
     args = p.parse_args()
     import mcf_mm  # noqa: F401
+
     t0 = time.perf_counter()
     zoo = write_zoo(args.out, args.good, args.reps, args.cuts)
-    print(f'zoo: {len(zoo["good"])} good, {len(zoo["list_bad"])} bad entries, written in '
-          f'{time.perf_counter() - t0:.1f} s')
-    runs = [('folder', dict(data_root=zoo['img_dir']), zoo['good'], zoo['folder_bad'], zoo['img_dir']),
-            ('list', dict(data_root=zoo['img_dir'], ann_file=zoo['list_file']), zoo['good'], zoo['list_bad'],
-             zoo['img_dir']),
-            ('lmdb', dict(lmdb_path=zoo['lmdb'], ann_file=zoo['keys']), zoo['lmdb_good'], zoo['lmdb_bad'], '')]
+    print(
+        f'zoo: {len(zoo["good"])} good, {len(zoo["list_bad"])} bad entries, written in {time.perf_counter() - t0:.1f} s'
+    )
+    runs = [
+        ('folder', dict(data_root=zoo['img_dir']), zoo['good'], zoo['folder_bad'], zoo['img_dir']),
+        (
+            'list',
+            dict(data_root=zoo['img_dir'], ann_file=zoo['list_file']),
+            zoo['good'],
+            zoo['list_bad'],
+            zoo['img_dir'],
+        ),
+        ('lmdb', dict(lmdb_path=zoo['lmdb'], ann_file=zoo['keys']), zoo['lmdb_good'], zoo['lmdb_bad'], ''),
+    ]
     for name, kwargs, good, bad, root in runs:
         samples, ds, secs = read_layout(kwargs, args.workers, args.timeout)
         counts = check(samples, ds, good, bad, root)
-        ok = counts['skipped'] == len(bad) and not (counts['good_dropped'] or counts['bad_returned']
-                                                   or counts['wrong_pixels'])
-        print(f'{name:6s} {"OK  " if ok else "FAIL"} ' + ' '.join(f'{k}={v}' for k, v in counts.items())
-              + f' time={secs:.1f}s reads/s={counts["reads"] / secs:.0f} returned/s={len(samples) / secs:.0f}')
+        ok = counts['skipped'] == len(bad) and not (
+            counts['good_dropped'] or counts['bad_returned'] or counts['wrong_pixels']
+        )
+        print(
+            f'{name:6s} {"OK  " if ok else "FAIL"} '
+            + ' '.join(f'{k}={v}' for k, v in counts.items())
+            + f' time={secs:.1f}s reads/s={counts["reads"] / secs:.0f} returned/s={len(samples) / secs:.0f}'
+        )
 
 
 if __name__ == '__main__':

@@ -12,6 +12,7 @@ updating ``last_checkpoint`` and removing the old checkpoint. Trials cycle throu
 A trial counts as a success only if the kill landed before the run ended, the resume exits 0, no temporary
 file is left, ``last_checkpoint`` names the final checkpoint and every tensor equals the uninterrupted run's.
 """
+
 import argparse
 import glob
 import os
@@ -28,10 +29,12 @@ from typing import List, Tuple
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PARTIAL_SUFFIX = '.mcf_mm-partial'  # mcf_mm.engine.checkpoint_io.PARTIAL_SUFFIX (not imported: keeps startup fast)
 # Runs tools/train.py with os.fsync delayed (argv: delay, script, args...).
-SLOW_DISK = ('import os, runpy, sys, time; d = float(sys.argv[1]); f = os.fsync; '
-             'os.fsync = lambda fd: (time.sleep(d), f(fd))[1]; sys.argv = sys.argv[2:]; '
-             'runpy.run_path(sys.argv[0], run_name="__main__")')
-TINY_CONFIG = '''
+SLOW_DISK = (
+    'import os, runpy, sys, time; d = float(sys.argv[1]); f = os.fsync; '
+    'os.fsync = lambda fd: (time.sleep(d), f(fd))[1]; sys.argv = sys.argv[2:]; '
+    'runpy.run_path(sys.argv[0], run_name="__main__")'
+)
+TINY_CONFIG = """
 _base_ = [{base!r}]
 arch = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 model = dict(
@@ -55,7 +58,7 @@ param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0, e
 train_cfg = dict(max_epochs={epochs})
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=1))
 randomness = dict(seed=0, deterministic=True)
-'''
+"""
 
 
 def make_inputs(folder: str, epochs: int, images: int) -> str:
@@ -67,9 +70,11 @@ def make_inputs(folder: str, epochs: int, images: int) -> str:
 
     import mcf_mm  # noqa: F401
     from mcf_mm.models.backbones import FaceViT
+
     torch.manual_seed(0)
-    vit = FaceViT(arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64), img_size=32,
-                  patch_size=8)  # random weights: the trial compares runs, not accuracy
+    vit = FaceViT(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64), img_size=32, patch_size=8
+    )  # random weights: the trial compares runs, not accuracy
     teacher = osp.join(folder, 'teacher.pth')
     torch.save({'state_dict': {'backbone.' + k: v for k, v in vit.state_dict().items()}}, teacher)
     faces = osp.join(folder, 'faces')
@@ -79,8 +84,11 @@ def make_inputs(folder: str, epochs: int, images: int) -> str:
         cv2.imwrite(osp.join(faces, f'face_{i:03d}.png'), np.repeat(img[..., None], 3, axis=2))
     config = osp.join(folder, 'tiny_mcf.py')
     with open(config, 'w') as f:
-        f.write(TINY_CONFIG.format(base=osp.join(REPO, 'configs', 'mcf', 'pretrain.py'), teacher=teacher,
-                                   faces=faces, epochs=epochs))
+        f.write(
+            TINY_CONFIG.format(
+                base=osp.join(REPO, 'configs', 'mcf', 'pretrain.py'), teacher=teacher, faces=faces, epochs=epochs
+            )
+        )
     return config
 
 
@@ -111,25 +119,37 @@ def state_of(work_dir: str) -> str:
 
 def weights(path: str) -> dict:
     import torch
+
     return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
-def one_trial(kind: str, config: str, work_dir: str, epochs: int, delay: float, train_time: float,
-              reference: dict, rng: random.Random, env: dict, log) -> Tuple[bool, str]:
+def one_trial(
+    kind: str,
+    config: str,
+    work_dir: str,
+    epochs: int,
+    delay: float,
+    train_time: float,
+    reference: dict,
+    rng: random.Random,
+    env: dict,
+    log,
+) -> Tuple[bool, str]:
     """Run, kill at a ``kind`` moment, resume; returns (success, what the kill left and how it ended)."""
     import torch
+
     for attempt in range(4):  # a kill drawn after the run's end (machine faster than the reference) is redrawn
         shutil.rmtree(work_dir, ignore_errors=True)
-        proc = subprocess.Popen(train_cmd(config, work_dir, delay), env=env, stdout=log, stderr=log,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            train_cmd(config, work_dir, delay), env=env, stdout=log, stderr=log, start_new_session=True
+        )
         if not wait_for(lambda: training_started(work_dir), proc, 300):
             return False, 'the run did not start training'
         epoch = rng.randint(1, epochs - 1)
         if kind == 'random':
             wait_for(lambda: False, proc, rng.uniform(0, train_time / 2**attempt))
         elif kind == 'in-write':  # while the temporary file of epoch_<epoch>.pth is being written
-            wait_for(lambda: bool(glob.glob(osp.join(work_dir, f'.epoch_{epoch}.pth.*{PARTIAL_SUFFIX}'))), proc,
-                     300)
+            wait_for(lambda: bool(glob.glob(osp.join(work_dir, f'.epoch_{epoch}.pth.*{PARTIAL_SUFFIX}'))), proc, 300)
             wait_for(lambda: False, proc, rng.uniform(0, delay))
         else:  # after epoch_<epoch>.pth appeared: directory fsync, last_checkpoint update, old-file removal
             wait_for(lambda: osp.exists(osp.join(work_dir, f'epoch_{epoch}.pth')), proc, 300)
@@ -179,18 +199,23 @@ def main() -> None:
                 raise SystemExit(f'the uninterrupted run failed; see {osp.join(root, "runs.log")}')
             train_time = time.time() - start
             reference = weights(osp.join(ref_dir, f'epoch_{args.epochs}.pth'))
-            print(f'uninterrupted run: {train_time:.1f} s of training ({args.epochs} epochs, write delay '
-                  f'{args.write_delay} s per fsync, max_keep_ckpts=1)')
+            print(
+                f'uninterrupted run: {train_time:.1f} s of training ({args.epochs} epochs, write delay '
+                f'{args.write_delay} s per fsync, max_keep_ckpts=1)'
+            )
             ok = 0
             for i in range(args.trials):
                 kind = ('random', 'in-write', 'after-save')[i % 3]
                 work_dir = osp.join(root, f'trial_{i}')
                 t0 = time.time()
-                success, outcome = one_trial(kind, config, work_dir, args.epochs, args.write_delay, train_time,
-                                             reference, rng, env, log)
+                success, outcome = one_trial(
+                    kind, config, work_dir, args.epochs, args.write_delay, train_time, reference, rng, env, log
+                )
                 ok += success
-                print(f'trial {i} [{kind}] {"OK  " if success else "FAIL"} {time.time() - t0:5.1f} s  {outcome}',
-                      flush=True)
+                print(
+                    f'trial {i} [{kind}] {"OK  " if success else "FAIL"} {time.time() - t0:5.1f} s  {outcome}',
+                    flush=True,
+                )
         print(f'{ok}/{args.trials} trials resumed and ended with weights torch.equal to the uninterrupted run')
     if ok != args.trials:
         raise SystemExit(1)

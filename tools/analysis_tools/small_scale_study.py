@@ -12,6 +12,7 @@ Stages (fixed seeds, every command printed and timed):
 
 The data folders default to data/<dataset> (links to the data sets), or $MCF_MM_DATA/<dataset> when set.
 """
+
 import argparse
 import json
 import os
@@ -33,10 +34,18 @@ PRETRAIN = {
     'mcf': 'configs/mcf/small_scale/mcf_vit-demo-p4_1xb32-600it_utkface-64px.py',
 }
 TASKS = {
-    'helen29': dict(config='configs/face_alignment/vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py',
-                    metric='NME_inter_ocular', better='lower', label='Helen-29 NME (inter-ocular, %)'),
-    'fasseg': dict(config='configs/face_parsing/vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
-                   metric='mF1', better='higher', label='FASSEG V2 mean F1 (%)'),
+    'helen29': dict(
+        config='configs/face_alignment/vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py',
+        metric='NME_inter_ocular',
+        better='lower',
+        label='Helen-29 NME (inter-ocular, %)',
+    ),
+    'fasseg': dict(
+        config='configs/face_parsing/vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
+        metric='mF1',
+        better='higher',
+        label='FASSEG V2 mean F1 (%)',
+    ),
 }
 INITS = ('random', 'mae', 'mcf')
 
@@ -83,6 +92,7 @@ def last_checkpoint(work_dir: str) -> str:
 
 def pretrain(args, times: Dict[str, float]) -> Dict[str, str]:
     from mmengine.config import Config
+
     ckpts = {}
     for name in ('mae', 'mcf'):
         cfg = Config.fromfile(osp.join(REPO, PRETRAIN[name]))
@@ -103,20 +113,28 @@ def pretrain(args, times: Dict[str, float]) -> Dict[str, str]:
             ckpts[name] = done
             continue
         cfg.dump(derived)
-        record_time(args, f'pretrain {name}', run([sys.executable, 'tools/train.py', derived, '--work-dir',
-                                                   work], osp.join(work, 'train.log')), times)
+        record_time(
+            args,
+            f'pretrain {name}',
+            run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log')),
+            times,
+        )
         ckpts[name] = last_checkpoint(work)
     return ckpts
 
 
 def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times: Dict[str, float]) -> dict:
     from mmengine.config import Config
+
     spec = TASKS[task]
     cfg = Config.fromfile(osp.join(REPO, spec['config']))
     set_data_root(cfg, getattr(args, task.replace('29', '')))
     cfg.randomness = dict(seed=seed)
-    cfg.model.backbone.init_cfg = None if init == 'random' else dict(
-        type='Pretrained', checkpoint=ckpts[init], source='auto', branch='online', min_matched=0.9)
+    cfg.model.backbone.init_cfg = (
+        None
+        if init == 'random'
+        else dict(type='Pretrained', checkpoint=ckpts[init], source='auto', branch='online', min_matched=0.9)
+    )
     work = osp.join(args.work_dir, 'finetune', f'{task}_{init}_seed{seed}')
     os.makedirs(work, exist_ok=True)
     derived = osp.join(work, 'config.py')
@@ -127,8 +145,11 @@ def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times
     cfg.dump(derived)
     threads = 1 if args.jobs > 1 else 0
     t = run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log'), threads)
-    t += run([sys.executable, 'tools/test.py', derived, last_checkpoint(work), '--work-dir', work, '--out', out],
-             osp.join(work, 'test.log'), threads)
+    t += run(
+        [sys.executable, 'tools/test.py', derived, last_checkpoint(work), '--work-dir', work, '--out', out],
+        osp.join(work, 'test.log'),
+        threads,
+    )
     record_time(args, f'finetune {task} {init} seed{seed}', t, times)
     return read_metric(out, task, init, seed)
 
@@ -146,8 +167,11 @@ def read_metric(path: str, task: str, init: str, seed: int) -> dict:
 def summarise(results: List[dict], times: Dict[str, float], args) -> str:
     heads = [TASKS[t]['label'] + (' ↓' if TASKS[t]['better'] == 'lower' else ' ↑') for t in TASKS]
     lines = [f'| pre-training | {" | ".join(heads)} |', '|---|' + '---|' * len(TASKS)]
-    names = dict(random='none (random init)', mae=f'MAE, {args.pretrain_iters} it',
-                 mcf=f'MCF, {args.pretrain_iters} it (teacher: the MAE encoder)')
+    names = dict(
+        random='none (random init)',
+        mae=f'MAE, {args.pretrain_iters} it',
+        mcf=f'MCF, {args.pretrain_iters} it (teacher: the MAE encoder)',
+    )
     for init in INITS:
         cells = []
         for task in TASKS:
@@ -155,15 +179,18 @@ def summarise(results: List[dict], times: Dict[str, float], args) -> str:
             cells.append(f'{np.mean(vals):.2f} ± {np.std(vals):.2f} (n={len(vals)})' if vals else 'n/a')
         lines.append(f'| {names[init]} | ' + ' | '.join(cells) + ' |')
     per_seed = ['', '| run | value |', '|---|---|'] + [
-        f'| {r["task"]} {r["init"]} seed {r["seed"]} | {r["value"]:.3f} |' for r in results]
+        f'| {r["task"]} {r["init"]} seed {r["seed"]} | {r["value"]:.3f} |' for r in results
+    ]
     wall = ['', '| stage | wall time (s) |', '|---|---|'] + [f'| {k} | {v:.0f} |' for k, v in times.items()]
     return '\n'.join(lines + per_seed + wall)
 
 
 def plot(results: List[dict], path: str) -> None:
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, len(TASKS), figsize=(5 * len(TASKS), 3.6))
     for ax, task in zip(np.atleast_1d(axes), TASKS):
         means, stds = [], []
@@ -173,8 +200,11 @@ def plot(results: List[dict], path: str) -> None:
             stds.append(np.std(vals) if vals else 0.0)
             ax.scatter([init] * len(vals), vals, color='k', s=12, zorder=3)
         ax.bar(INITS, means, yerr=stds, color=['#bbbbbb', '#6a9fd4', '#e07b39'], capsize=4)
-        ax.set_title(TASKS[task]['label'] + (' (lower is better)' if TASKS[task]['better'] == 'lower'
-                                             else ' (higher is better)'), fontsize=9)
+        ax.set_title(
+            TASKS[task]['label']
+            + (' (lower is better)' if TASKS[task]['better'] == 'lower' else ' (higher is better)'),
+            fontsize=9,
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -191,8 +221,9 @@ def main() -> None:
     p.add_argument('--tasks', nargs='+', default=list(TASKS), choices=list(TASKS))
     p.add_argument('--work-dir', default='work_dirs/small_scale')
     p.add_argument('--pretrain-only', action='store_true', help='stop after the two pre-training stages')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='fine-tuning runs at once (each then uses one thread: OMP_NUM_THREADS=1)')
+    p.add_argument(
+        '--jobs', type=int, default=1, help='fine-tuning runs at once (each then uses one thread: OMP_NUM_THREADS=1)'
+    )
     args = p.parse_args()
     for name in ('utkface', 'helen', 'fasseg'):
         if not osp.isdir(getattr(args, name)):
@@ -210,9 +241,11 @@ def main() -> None:
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, times=times), f, indent=2)
     table = summarise(results, times, args)
-    header = (f'Pre-training: {args.pretrain_iters} iterations × 32 images of {args.utkface} at 64 px, '
-              f'seed {args.pretrain_seed}; fine-tuning seeds {args.seeds} ({args.jobs} at a time); CPU, '
-              f'{os.cpu_count()} cores. Mean ± std over seeds. Wall times include waiting for a shared CPU.\n\n')
+    header = (
+        f'Pre-training: {args.pretrain_iters} iterations × 32 images of {args.utkface} at 64 px, '
+        f'seed {args.pretrain_seed}; fine-tuning seeds {args.seeds} ({args.jobs} at a time); CPU, '
+        f'{os.cpu_count()} cores. Mean ± std over seeds. Wall times include waiting for a shared CPU.\n\n'
+    )
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(header + table + '\n')
     plot(results, osp.join(args.work_dir, 'results.png'))

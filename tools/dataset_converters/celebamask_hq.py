@@ -9,6 +9,7 @@ overwrite earlier ones). With ``--partition`` it also writes ``train.txt`` / ``v
     python tools/dataset_converters/celebamask_hq.py data/CelebAMask-HQ \
         --partition data/CelebAMask-HQ/list_eval_partition.txt --nproc 8
 """
+
 import argparse
 import os
 import os.path as osp
@@ -26,8 +27,9 @@ _MASK_NAME = re.compile(r'^(\d{5})_[a-z_]+\.png$')
 def list_indices(mask_root: str) -> List[int]:
     """All CelebA-HQ indices that have at least one part mask."""
     if not osp.isdir(mask_root):
-        raise FileNotFoundError(f'{mask_root} not found: pass the CelebAMask-HQ release folder '
-                                '(it contains CelebAMask-HQ-mask-anno/)')
+        raise FileNotFoundError(
+            f'{mask_root} not found: pass the CelebAMask-HQ release folder (it contains CelebAMask-HQ-mask-anno/)'
+        )
     ids = set()
     for sub in os.listdir(mask_root):
         if sub.isdigit() and osp.isdir(osp.join(mask_root, sub)):
@@ -43,8 +45,9 @@ def _paint_one(args) -> None:
     cv2.imwrite(osp.join(out_dir, f'{idx}.png'), paint_celebamask_hq_label(mask_root, idx, size))
 
 
-def convert(root: str, out_dir: Optional[str] = None, partition: Optional[str] = None, nproc: int = 1,
-            size: int = 512) -> int:
+def convert(
+    root: str, out_dir: Optional[str] = None, partition: Optional[str] = None, nproc: int = 1, size: int = 512
+) -> int:
     """Paint every label image (and the split lists if ``partition`` is given). Returns the label count."""
     mask_root = osp.join(root, 'CelebAMask-HQ-mask-anno')
     out_dir = out_dir or osp.join(root, 'CelebAMask-HQ-label')

@@ -8,6 +8,7 @@ Example:
     python tools/dataset_converters/crop_laion_face.py meta.jsonl --img-root images/ --out crops/ \
         --margin 0.3 --size 224 --score-thr 0.9
 """
+
 import argparse
 import json
 import os
@@ -29,9 +30,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--score-thr', type=float, default=0.9, help='minimum detection score')
     p.add_argument('--center', choices=['box', 'landmarks'], default='box', help='crop centre')
     p.add_argument('--ext', default='.jpg', choices=['.jpg', '.png'])
-    p.add_argument('--exif', choices=['apply', 'ignore'], default='apply',
-                   help='EXIF orientation: apply it (boxes detected on upright images, as cv2.imread and '
-                        'img2dataset give them) or ignore it (boxes detected on the stored pixels)')
+    p.add_argument(
+        '--exif',
+        choices=['apply', 'ignore'],
+        default='apply',
+        help='EXIF orientation: apply it (boxes detected on upright images, as cv2.imread and '
+        'img2dataset give them) or ignore it (boxes detected on the stored pixels)',
+    )
     p.add_argument('--list-file', help='also write the crop paths (relative to --out) to this file')
     return p.parse_args()
 
@@ -67,8 +72,10 @@ def main() -> None:
     if args.list_file:
         with open(args.list_file, 'w', encoding='utf-8') as f:
             f.write('\n'.join(names) + '\n')
-    print(f'wrote {kept} crops to {args.out}; {skipped_score} faces below score {args.score_thr}; '
-          f'{bad_images} unreadable images')
+    print(
+        f'wrote {kept} crops to {args.out}; {skipped_score} faces below score {args.score_thr}; '
+        f'{bad_images} unreadable images'
+    )
 
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@ or, for UTKFace crops, from the labels in the file names (``age_gender_race_date
 Usage:
   python tools/dataset_converters/make_image_text_shards.py IMG_DIR OUT_DIR --captions utkface [--limit 2000]
 """
+
 import argparse
 import io
 import json
@@ -17,8 +18,12 @@ import tarfile
 from typing import Dict, Iterator, List, Optional, Tuple
 
 RACES = ('white', 'black', 'asian', 'indian', 'mixed-race')
-TEMPLATES = ('a photo of {a} {age}-year-old {race} {who}.', 'a close-up face of {a} {race} {who}, aged {age}.',
-             'portrait of {a} {who} ({race}, {age} years old).', '{a} {race} {who} looking at the camera.')
+TEMPLATES = (
+    'a photo of {a} {age}-year-old {race} {who}.',
+    'a close-up face of {a} {race} {who}, aged {age}.',
+    'portrait of {a} {who} ({race}, {age} years old).',
+    '{a} {race} {who} looking at the camera.',
+)
 
 
 def utkface_caption(name: str) -> Optional[str]:
@@ -86,7 +91,7 @@ def write_shards(pairs: List[Tuple[str, str]], out_dir: str, per_shard: int = 10
     for s in range(0, len(pairs), per_shard):
         path = osp.join(out_dir, f'{s // per_shard:05d}.tar')
         with tarfile.open(path, 'w') as tar:
-            for i, (img_path, text) in enumerate(pairs[s:s + per_shard], start=s):
+            for i, (img_path, text) in enumerate(pairs[s : s + per_shard], start=s):
                 key = f'{i:09d}'
                 ext = osp.splitext(img_path)[1].lower().lstrip('.').replace('jpeg', 'jpg')
                 _add(tar, f'{key}.{ext}', open(img_path, 'rb').read())

@@ -5,6 +5,7 @@ transforms (the face box crop and the shared photometric ones of :mod:`mcf_mm.do
 estimator, datasets and metric into mmpose's registries. The pyramid neck is mmseg's, used cross-scope
 (``type='mmseg.Feature2Pyramid'``).
 """
+
 from .codec import FaRLHeatmapCodec, gaussian_heatmaps, soft_argmax
 from .datasets import AFLW19MatDataset, Face300WCSVDataset, Helen29MatDataset, WFLWCSVDataset, landmark_metainfo
 from .estimator import FaceLandmarkEstimator
@@ -14,8 +15,21 @@ from .metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_dist
 from .transforms import FaceBoxCrop
 
 __all__ = [
-    'FaRLHeatmapCodec', 'gaussian_heatmaps', 'soft_argmax', 'AFLW19MatDataset', 'Face300WCSVDataset',
-    'Helen29MatDataset', 'WFLWCSVDataset', 'landmark_metainfo', 'FaceLandmarkEstimator', 'UPerHeatmapHead',
-    'MeanPointDistanceLoss', 'UpsampledHeatmapBCELoss', 'FaceAlignmentMetric', 'ced_auc_fr', 'face_nme',
-    'normalizing_distance', 'FaceBoxCrop',
+    'FaRLHeatmapCodec',
+    'gaussian_heatmaps',
+    'soft_argmax',
+    'AFLW19MatDataset',
+    'Face300WCSVDataset',
+    'Helen29MatDataset',
+    'WFLWCSVDataset',
+    'landmark_metainfo',
+    'FaceLandmarkEstimator',
+    'UPerHeatmapHead',
+    'MeanPointDistanceLoss',
+    'UpsampledHeatmapBCELoss',
+    'FaceAlignmentMetric',
+    'ced_auc_fr',
+    'face_nme',
+    'normalizing_distance',
+    'FaceBoxCrop',
 ]

@@ -5,6 +5,7 @@ pixel centres, ``S``: crop side; the convention of :mod:`mcf_mm.downstream.commo
 cell ``j`` of a map of width ``W`` sits at ``u = (j + 0.5) / W`` whatever the map size: FaRL's decoding
 convention, shared here by the 112² output and the 128² targets.
 """
+
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -57,8 +58,8 @@ def gaussian_heatmaps(points: np.ndarray, size: Tuple[int, int], sigma: float, r
     dx2 = (gx[None, None, None, :] - cx[..., None, None]) ** 2  # [N, K, 1, W]
     dy2 = (gy[None, None, :, None] - cy[..., None, None]) ** 2  # [N, K, H, 1]
     d2 = dx2 + dy2  # [N, K, H, W]
-    maps = np.exp(-d2 / (2.0 * sigma ** 2))
-    maps[d2 > radius ** 2] = 0.0
+    maps = np.exp(-d2 / (2.0 * sigma**2))
+    maps[d2 > radius**2] = 0.0
     return maps.max(axis=0).astype(np.float32)  # [K, H, W]
 
 
@@ -77,9 +78,13 @@ class FaRLHeatmapCodec(BaseKeypointCodec):
     label_mapping_table = dict(keypoint_labels='keypoint_labels', keypoint_weights='keypoint_weights')
     field_mapping_table = dict(heatmaps='heatmaps')
 
-    def __init__(self, input_size: Union[int, Sequence[int]] = 512,
-                 heatmap_size: Union[int, Sequence[int]] = 128, sigma: float = 1.25,
-                 radius: float = 5.0) -> None:
+    def __init__(
+        self,
+        input_size: Union[int, Sequence[int]] = 512,
+        heatmap_size: Union[int, Sequence[int]] = 128,
+        sigma: float = 1.25,
+        radius: float = 5.0,
+    ) -> None:
         super().__init__()
         self.input_size = _pair(input_size)
         self.heatmap_size = _pair(heatmap_size)

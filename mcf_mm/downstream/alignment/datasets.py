@@ -5,6 +5,7 @@
 - Helen-29: ``helen.mat`` (imgs, Pts 2x29) with a deterministic split by sorted file name.
 Every instance carries ``subsets`` (names it belongs to) so one test run reports all subsets.
 """
+
 import csv
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -18,25 +19,45 @@ def landmark_metainfo(name: str, num_keypoints: int) -> dict:
     """mmpose metainfo for K unnamed landmarks without flip pairs (the protocol never flips)."""
     return dict(
         dataset_name=name,
-        keypoint_info={i: dict(name=f'kpt-{i}', id=i, color=[255, 0, 0], type='', swap='')
-                       for i in range(num_keypoints)},
-        skeleton_info={}, joint_weights=[1.0] * num_keypoints, sigmas=[0.025] * num_keypoints)
+        keypoint_info={
+            i: dict(name=f'kpt-{i}', id=i, color=[255, 0, 0], type='', swap='') for i in range(num_keypoints)
+        },
+        skeleton_info={},
+        joint_weights=[1.0] * num_keypoints,
+        sigmas=[0.025] * num_keypoints,
+    )
 
 
-def _instance(idx: int, img_path: str, box: Sequence[float], points: np.ndarray,
-              visible: Optional[np.ndarray] = None, subsets: Sequence[str] = ()) -> dict:
+def _instance(
+    idx: int,
+    img_path: str,
+    box: Sequence[float],
+    points: np.ndarray,
+    visible: Optional[np.ndarray] = None,
+    subsets: Sequence[str] = (),
+) -> dict:
     k = points.shape[0]
     vis = np.ones(k, dtype=np.float32) if visible is None else np.asarray(visible, dtype=np.float32)
-    return dict(id=idx, img_id=idx, img_path=img_path, bbox=np.asarray(box, dtype=np.float32).reshape(1, 4),
-                bbox_score=np.ones(1, dtype=np.float32), num_keypoints=k,
-                keypoints=np.asarray(points, dtype=np.float32).reshape(1, k, 2),
-                keypoints_visible=vis.reshape(1, k), iscrowd=0, subsets=list(subsets))
+    return dict(
+        id=idx,
+        img_id=idx,
+        img_path=img_path,
+        bbox=np.asarray(box, dtype=np.float32).reshape(1, 4),
+        bbox_score=np.ones(1, dtype=np.float32),
+        num_keypoints=k,
+        keypoints=np.asarray(points, dtype=np.float32).reshape(1, k, 2),
+        keypoints_visible=vis.reshape(1, k),
+        iscrowd=0,
+        subsets=list(subsets),
+    )
 
 
 def _require(path: str, what: str) -> None:
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}. Set data_root / ann_file in the config to where '
-                                'the original annotation release lies.')
+        raise FileNotFoundError(
+            f'{what} not found: {path}. Set data_root / ann_file in the config to where '
+            'the original annotation release lies.'
+        )
 
 
 class _FaceLandmarkDataset(BaseCocoStyleDataset):
@@ -73,6 +94,7 @@ class AFLW19MatDataset(_FaceLandmarkDataset):
 
     def _read_instances(self) -> List[dict]:
         from scipy.io import loadmat
+
         _require(self.ann_file, 'AFLWinfo_release.mat')
         info = loadmat(self.ann_file)
         missing = {'bbox', 'data', 'mask_new', 'nameList', 'ra'} - set(info)
@@ -83,14 +105,22 @@ class AFLW19MatDataset(_FaceLandmarkDataset):
         mask = np.asarray(info['mask_new'])  # [F, 19]
         names = [str(np.asarray(n).ravel()[0]) for n in np.asarray(info['nameList']).ravel()]
         ra = np.asarray(info['ra']).ravel().astype(np.int64) - 1  # MATLAB 1-based permutation
-        order = ra[:self.num_train] if self.split == 'train' else ra[self.num_train:]
+        order = ra[: self.num_train] if self.split == 'train' else ra[self.num_train :]
         out = []
         for i in order:
             pts = data[i].reshape(2, 19).T  # [19, 2]
             x1, x2, y1, y2 = boxes[i]
             frontal = bool(np.all(mask[i] == 1))
-            out.append(_instance(int(i), osp.join(self.data_prefix['img'], names[i]), (x1, y1, x2, y2), pts,
-                                 mask[i], ['frontal'] if frontal else []))
+            out.append(
+                _instance(
+                    int(i),
+                    osp.join(self.data_prefix['img'], names[i]),
+                    (x1, y1, x2, y2),
+                    pts,
+                    mask[i],
+                    ['frontal'] if frontal else [],
+                )
+            )
         return out
 
 
@@ -109,9 +139,11 @@ def read_hrnet_csv(path: str, num_keypoints: int) -> List[Tuple[str, float, floa
                     continue  # header line
                 raise ValueError(f'{path}:{n + 1}: non-numeric value in {row[:6]}...')
             if len(vals) != 3 + 2 * num_keypoints:
-                raise ValueError(f'{path}:{n + 1}: expected {4 + 2 * num_keypoints} columns (image, scale, '
-                                 f'center_w, center_h, {num_keypoints} x/y pairs), got {len(row)}; '
-                                 'is this the right dataset type?')
+                raise ValueError(
+                    f'{path}:{n + 1}: expected {4 + 2 * num_keypoints} columns (image, scale, '
+                    f'center_w, center_h, {num_keypoints} x/y pairs), got {len(row)}; '
+                    'is this the right dataset type?'
+                )
             rows.append((row[0], vals[0], vals[1], vals[2], np.asarray(vals[3:]).reshape(-1, 2)))
     return rows
 
@@ -128,8 +160,7 @@ class _HRNetCSVDataset(_FaceLandmarkDataset):
 
     NUM_KEYPOINTS = 0
 
-    def __init__(self, *args, subset_files: Optional[Dict[str, str]] = None, box_unit: float = 200.0,
-                 **kwargs) -> None:
+    def __init__(self, *args, subset_files: Optional[Dict[str, str]] = None, box_unit: float = 200.0, **kwargs) -> None:
         self.subset_files = dict(subset_files or {})
         self.box_unit = box_unit
         super().__init__(*args, **kwargs)
@@ -150,9 +181,15 @@ class _HRNetCSVDataset(_FaceLandmarkDataset):
         for i, row in enumerate(rows):
             image, scale, cx, cy, pts = row
             half = scale * self.box_unit / 2.0
-            out.append(_instance(i, osp.join(self.data_prefix['img'], image),
-                                 (cx - half, cy - half, cx + half, cy + half), pts,
-                                 subsets=tags.get(self._key(row), [])))
+            out.append(
+                _instance(
+                    i,
+                    osp.join(self.data_prefix['img'], image),
+                    (cx - half, cy - half, cx + half, cy + half),
+                    pts,
+                    subsets=tags.get(self._key(row), []),
+                )
+            )
         return out
 
 
@@ -207,6 +244,7 @@ class Helen29MatDataset(_FaceLandmarkDataset):
 
     def _read_instances(self) -> List[dict]:
         from scipy.io import loadmat
+
         _require(self.ann_file, 'helen.mat')
         info = loadmat(self.ann_file)
         if 'imgs' not in info or 'Pts' not in info:

@@ -1,5 +1,6 @@
 """Top-down face landmark estimator whose predictions go back to the original image by the exact inverse
 of the crop (mmpose's default mapping assumes an axis-aligned box crop)."""
+
 from itertools import zip_longest
 from typing import Optional
 
@@ -15,15 +16,19 @@ from ..common.geometry import crop_to_image
 class FaceLandmarkEstimator(TopdownPoseEstimator):
     """``TopdownPoseEstimator`` (backbone -> neck -> head) mapping predictions back with ``crop_matrix``."""
 
-    def add_pred_to_datasample(self, batch_pred_instances: InstanceList,
-                               batch_pred_fields: Optional[PixelDataList],
-                               batch_data_samples: SampleList) -> SampleList:
-        for pred, fields, sample in zip_longest(batch_pred_instances, batch_pred_fields or [],
-                                                batch_data_samples):
+    def add_pred_to_datasample(
+        self,
+        batch_pred_instances: InstanceList,
+        batch_pred_fields: Optional[PixelDataList],
+        batch_data_samples: SampleList,
+    ) -> SampleList:
+        for pred, fields, sample in zip_longest(batch_pred_instances, batch_pred_fields or [], batch_data_samples):
             matrix = sample.metainfo.get('crop_matrix')
             if matrix is None:
-                raise KeyError('data sample has no "crop_matrix": use FaceBoxCrop in the pipeline and add '
-                               '"crop_matrix" to PackPoseInputs(meta_keys=...).')
+                raise KeyError(
+                    'data sample has no "crop_matrix": use FaceBoxCrop in the pipeline and add '
+                    '"crop_matrix" to PackPoseInputs(meta_keys=...).'
+                )
             pred.keypoints = crop_to_image(pred.keypoints, matrix).astype(np.float32)  # [1, K, 2]
             pred.keypoints_visible = pred.keypoint_scores
             gt = sample.gt_instances

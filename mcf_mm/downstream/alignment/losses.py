@@ -1,4 +1,5 @@
 """Losses of the FaRL alignment protocol (mmpose MODELS)."""
+
 from typing import Optional
 
 import torch.nn.functional as F
@@ -21,8 +22,10 @@ class UpsampledHeatmapBCELoss(nn.Module):
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         """logits [N, K, h, w] (112²), target [N, K, H, W] (128², values in [0, 1])."""
         if logits.shape[:2] != target.shape[:2]:
-            raise ValueError(f'logits {tuple(logits.shape)} and targets {tuple(target.shape)} disagree on '
-                             'batch size or keypoint count; check num_keypoints of the head.')
+            raise ValueError(
+                f'logits {tuple(logits.shape)} and targets {tuple(target.shape)} disagree on '
+                'batch size or keypoint count; check num_keypoints of the head.'
+            )
         up = F.interpolate(logits, size=target.shape[-2:], mode='bilinear', align_corners=False)
         return self.loss_weight * F.binary_cross_entropy_with_logits(up, target)
 

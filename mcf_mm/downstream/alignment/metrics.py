@@ -4,6 +4,7 @@ NME of a face = mean over ALL points of ||pred - gt|| / d (visibility ignored); 
 faces. CED/AUC/FR at t: x = 0, 1e-4, ..., t; CED(x) = fraction of faces with NME <= x;
 AUC = Simpson integral of CED / t; FR = 1 - CED(t). Values are reported in percent.
 """
+
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -41,18 +42,26 @@ def check_normalizer(name: str, spec: Normalizer, num_points: Optional[int] = No
     except (TypeError, ValueError):
         ok = False
     if not ok or not all(groups):
-        raise ValueError(f'normaliser {name}={spec!r} must be "box", "diag" or a pair of landmark groups (an '
-                         'index or a list of indices each), e.g. (36, 45) or (range(36, 42), range(42, 48)).')
-    where = f'Set val_evaluator.normalizers.{name} and test_evaluator.normalizers.{name} to landmarks of this ' \
-            'dataset (e.g. its outer eye corners for an inter-ocular distance) or use "box".'
+        raise ValueError(
+            f'normaliser {name}={spec!r} must be "box", "diag" or a pair of landmark groups (an '
+            'index or a list of indices each), e.g. (36, 45) or (range(36, 42), range(42, 48)).'
+        )
+    where = (
+        f'Set val_evaluator.normalizers.{name} and test_evaluator.normalizers.{name} to landmarks of this '
+        'dataset (e.g. its outer eye corners for an inter-ocular distance) or use "box".'
+    )
     negative = [i for g in groups for i in g if i < 0]
     if negative:
-        raise ValueError(f'FaceAlignmentMetric normaliser "{name}" uses the negative landmark index {negative[0]}; '
-                         f'indices count from 0. {where}')
+        raise ValueError(
+            f'FaceAlignmentMetric normaliser "{name}" uses the negative landmark index {negative[0]}; '
+            f'indices count from 0. {where}'
+        )
     outside = [i for g in groups for i in g if num_points is not None and i >= num_points]
     if outside:
-        raise ValueError(f'FaceAlignmentMetric normaliser "{name}" uses landmark index {outside[0]}, but the '
-                         f'dataset has {num_points} points (valid indices 0..{num_points - 1}). {where}')
+        raise ValueError(
+            f'FaceAlignmentMetric normaliser "{name}" uses landmark index {outside[0]}, but the '
+            f'dataset has {num_points} points (valid indices 0..{num_points - 1}). {where}'
+        )
 
 
 def normalizing_distance(gt: np.ndarray, box: np.ndarray, spec: Normalizer) -> np.ndarray:
@@ -70,7 +79,7 @@ def normalizing_distance(gt: np.ndarray, box: np.ndarray, spec: Normalizer) -> n
     if spec == 'box':
         return np.sqrt(w * h)
     if spec == 'diag':
-        return np.sqrt(w ** 2 + h ** 2)
+        return np.sqrt(w**2 + h**2)
     check_normalizer('spec', spec)
     return np.linalg.norm(_group_mean(gt, spec[0]) - _group_mean(gt, spec[1]), axis=-1)
 
@@ -105,16 +114,21 @@ class FaceAlignmentMetric(BaseMetric):
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, normalizers: Dict[str, Normalizer], ced: Sequence[Tuple[str, float]] = (),
-                 subsets: Sequence[str] = (), percent: bool = True, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        normalizers: Dict[str, Normalizer],
+        ced: Sequence[Tuple[str, float]] = (),
+        subsets: Sequence[str] = (),
+        percent: bool = True,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not normalizers:
             raise ValueError('FaceAlignmentMetric needs at least one normaliser, e.g. dict(box="box").')
         for name, _ in ced:
             if name not in normalizers:
-                raise ValueError(f'ced uses normaliser "{name}" which is not in normalizers '
-                                 f'{list(normalizers)}.')
+                raise ValueError(f'ced uses normaliser "{name}" which is not in normalizers {list(normalizers)}.')
         for name, spec in normalizers.items():
             check_normalizer(name, spec)
         self.normalizers = dict(normalizers)
@@ -144,11 +158,14 @@ class FaceAlignmentMetric(BaseMetric):
             pred = np.asarray(sample['pred_instances']['keypoints'], dtype=np.float64)[0, :, :2]  # [K, 2]
             if not self.results:  # a dataset without ``num_keypoints`` metainfo: check on the first face
                 self._check_points(pred.shape[0])
-            self.results.append(dict(
-                pred=pred,
-                gt=np.asarray(gt['keypoints'], dtype=np.float64)[0, :, :2],  # [K, 2]
-                box=np.asarray(gt['bboxes'], dtype=np.float64).reshape(-1, 4)[0],  # [4]
-                subsets=tuple(sample.get('subsets', ()))))
+            self.results.append(
+                dict(
+                    pred=pred,
+                    gt=np.asarray(gt['keypoints'], dtype=np.float64)[0, :, :2],  # [K, 2]
+                    box=np.asarray(gt['bboxes'], dtype=np.float64).reshape(-1, 4)[0],  # [4]
+                    subsets=tuple(sample.get('subsets', ())),
+                )
+            )
 
     def evaluate_arrays(self, pred: np.ndarray, gt: np.ndarray, box: np.ndarray) -> Dict[str, float]:
         """Metrics of one face set. pred, gt [F, K, 2]; box [F, 4]."""

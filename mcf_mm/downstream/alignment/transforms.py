@@ -1,6 +1,7 @@
 """Data transforms of the FaRL alignment protocol (mmpose TRANSFORMS): box crop with random similarity, and the
 shared photometric augmentations (:mod:`mcf_mm.downstream.common.photometric`) registered here for mmpose.
 No flip (it would need left/right landmark swapping)."""
+
 from typing import Tuple
 
 import cv2
@@ -30,8 +31,14 @@ class FaceBoxCrop(BaseTransform):
         scale: max relative zoom change, uniform in [1 - scale, 1 + scale] (0.1).
     """
 
-    def __init__(self, input_size: int = 512, face_scale: float = 1.0, rotate: float = 0.0,
-                 shift: float = 0.0, scale: float = 0.0) -> None:
+    def __init__(
+        self,
+        input_size: int = 512,
+        face_scale: float = 1.0,
+        rotate: float = 0.0,
+        shift: float = 0.0,
+        scale: float = 0.0,
+    ) -> None:
         self.input_size = int(input_size)
         self.face_scale = float(face_scale)
         self.rotate, self.shift, self.scale = float(rotate), float(shift), float(scale)
@@ -44,14 +51,17 @@ class FaceBoxCrop(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         if 'bbox' not in results:
-            raise KeyError('FaceBoxCrop needs results["bbox"] ([1, 4] x1, y1, x2, y2); give a face box or '
-                           'use the whole image as the box.')
+            raise KeyError(
+                'FaceBoxCrop needs results["bbox"] ([1, 4] x1, y1, x2, y2); give a face box or '
+                'use the whole image as the box.'
+            )
         box = np.asarray(results['bbox'], dtype=np.float64).reshape(-1, 4)[0]
         angle, zoom, shift = self._sample()
         m = crop_matrix(box, self.input_size, self.face_scale, angle, zoom, shift)  # [2, 3]
         s = self.input_size
-        results['img'] = cv2.warpAffine(results['img'], m, (s, s), flags=cv2.INTER_LINEAR,
-                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        results['img'] = cv2.warpAffine(
+            results['img'], m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
         if results.get('keypoints') is not None:
             results['transformed_keypoints'] = transform_points(results['keypoints'], m).astype(np.float32)
         results['crop_matrix'] = m

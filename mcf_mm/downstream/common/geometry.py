@@ -9,6 +9,7 @@
 - Normalised coordinates put the pixel edges at 0 and 1: ``u = (p + 0.5) / size`` (``grid_sample`` with
   ``align_corners=False`` uses ``2u - 1``).
 """
+
 import math
 from typing import Sequence, Tuple
 
@@ -38,8 +39,7 @@ def invert_matrix(matrix: np.ndarray) -> np.ndarray:
     return inv[:2] if np.shape(matrix) == (2, 3) else inv
 
 
-def similarity_matrix(angle_deg: float, scale: float, center: Sequence[float],
-                      target: Sequence[float]) -> np.ndarray:
+def similarity_matrix(angle_deg: float, scale: float, center: Sequence[float], target: Sequence[float]) -> np.ndarray:
     """3x3 similarity taking ``center`` to ``target``, rotating by ``angle_deg`` and scaling by ``scale`` about it.
 
     ``out = R(angle) * scale * (p - center) + target``, with R counter-clockwise on screen.
@@ -48,9 +48,9 @@ def similarity_matrix(angle_deg: float, scale: float, center: Sequence[float],
     cos, sin = math.cos(a) * scale, math.sin(a) * scale
     cx, cy = float(center[0]), float(center[1])
     tx, ty = float(target[0]), float(target[1])
-    return np.array([[cos, sin, tx - cos * cx - sin * cy],
-                     [-sin, cos, ty + sin * cx - cos * cy],
-                     [0.0, 0.0, 1.0]], dtype=np.float64)
+    return np.array(
+        [[cos, sin, tx - cos * cx - sin * cy], [-sin, cos, ty + sin * cx - cos * cy], [0.0, 0.0, 1.0]], dtype=np.float64
+    )
 
 
 def hflip_matrix(width: int) -> np.ndarray:
@@ -66,8 +66,14 @@ def box_size(box: Sequence[float]) -> float:
     return max(x2 - x1, y2 - y1)
 
 
-def crop_matrix(box: Sequence[float], out_size: int, face_scale: float = 1.0, angle_deg: float = 0.0,
-                scale: float = 1.0, shift: Tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def crop_matrix(
+    box: Sequence[float],
+    out_size: int,
+    face_scale: float = 1.0,
+    angle_deg: float = 0.0,
+    scale: float = 1.0,
+    shift: Tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
     """2x3 matrix mapping image pixels to an ``out_size``² crop around a face box.
 
     The box's longer side fills ``face_scale`` of the crop; then the crop is rotated by ``angle_deg``, zoomed
@@ -124,7 +130,7 @@ def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         raise ValueError('face landmarks contain NaN/inf; fix or drop this annotation')
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s, d = src - mu_s, dst - mu_d  # [K, 2]
-    var = (s ** 2).sum()
+    var = (s**2).sum()
     if var < 1e-12:
         raise ValueError('face landmarks are all at the same point; the annotation is degenerate')
     a = (s * d).sum() / var  # scale * cos

@@ -9,6 +9,7 @@ all of them in its own ``TRANSFORMS`` (:func:`register_photometric_transforms`).
 - the parsing recipe (:class:`FaceRandomGray`, :class:`FaceRandomGamma`, :class:`FaceRandomBlur`): computed on
   the uint8 image with OpenCV's rounding (grey with probability 0.1, one of three gammas, a small box blur).
 """
+
 from typing import Optional, Tuple
 
 import cv2
@@ -79,7 +80,7 @@ class RandomOcclusion(RandomApply):
         rh = max(1, int(np.random.uniform(0.05, self.max_frac) * h))
         rw = max(1, int(np.random.uniform(0.05, self.max_frac) * w))
         y, x = np.random.randint(0, h - rh + 1), np.random.randint(0, w - rw + 1)
-        img[y:y + rh, x:x + rw] = 0
+        img[y : y + rh, x : x + rw] = 0
         return img
 
 
@@ -170,8 +171,16 @@ class FaceRandomBlur(BaseTransform):
 
 
 # What each plugin registers in its host's TRANSFORMS, under these class names.
-PHOTOMETRIC_TRANSFORMS = (RandomOcclusion, NoiseBlend, RandomGray, RandomGamma, RandomBlur, FaceRandomGray,
-                          FaceRandomGamma, FaceRandomBlur)
+PHOTOMETRIC_TRANSFORMS = (
+    RandomOcclusion,
+    NoiseBlend,
+    RandomGray,
+    RandomGamma,
+    RandomBlur,
+    FaceRandomGray,
+    FaceRandomGamma,
+    FaceRandomBlur,
+)
 
 
 def register_photometric_transforms(registry: Registry) -> None:

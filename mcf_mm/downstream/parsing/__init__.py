@@ -4,21 +4,56 @@ Registers into mmseg's registries: LaPa / CelebAMask-HQ / FASSEG datasets, face 
 transforms and the shared photometric augmentations (:mod:`mcf_mm.downstream.common`), an EncoderDecoder that
 un-warps logits before the argmax, and the face F1 metric (background excluded).
 """
-from .datasets import (CELEBAMASK_HQ_CLASSES, CELEBAMASK_HQ_PAINT_ORDER, FASSEG_CLASSES, LAPA_CLASSES,
-                       CelebAMaskHQDataset, FASSEGDataset, LaPaDataset, celebamask_hq_split,
-                       paint_celebamask_hq_label, read_lapa_landmarks)
+
+from .datasets import (
+    CELEBAMASK_HQ_CLASSES,
+    CELEBAMASK_HQ_PAINT_ORDER,
+    FASSEG_CLASSES,
+    LAPA_CLASSES,
+    CelebAMaskHQDataset,
+    FASSEGDataset,
+    LaPaDataset,
+    celebamask_hq_split,
+    paint_celebamask_hq_label,
+    read_lapa_landmarks,
+)
 from .metrics import FaceF1Metric, confusion_matrix, f1_from_confusion
 from .segmentor import FaceParsingEncoderDecoder
-from .transforms import (FaceAlign, PackFaceSegInputs, RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel,
-                         RoITanhWarp)
-from .warp import (LAPA_5PT_INDICES, align_matrix_from_landmarks, original_to_warped, unwarp_logits,
-                   warp_image, warped_to_original)
+from .transforms import FaceAlign, PackFaceSegInputs, RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel, RoITanhWarp
+from .warp import (
+    LAPA_5PT_INDICES,
+    align_matrix_from_landmarks,
+    original_to_warped,
+    unwarp_logits,
+    warp_image,
+    warped_to_original,
+)
 
 __all__ = [
-    'LAPA_CLASSES', 'CELEBAMASK_HQ_CLASSES', 'CELEBAMASK_HQ_PAINT_ORDER', 'FASSEG_CLASSES', 'LaPaDataset',
-    'CelebAMaskHQDataset', 'FASSEGDataset', 'celebamask_hq_split', 'paint_celebamask_hq_label',
-    'read_lapa_landmarks', 'FaceF1Metric', 'confusion_matrix', 'f1_from_confusion',
-    'FaceParsingEncoderDecoder', 'FaceAlign', 'RandomFaceAffine', 'RandomFaceHFlip', 'RoITanhWarp',
-    'ResizeImageToLabel', 'PackFaceSegInputs', 'LAPA_5PT_INDICES', 'align_matrix_from_landmarks',
-    'original_to_warped', 'warped_to_original', 'warp_image', 'unwarp_logits'
+    'LAPA_CLASSES',
+    'CELEBAMASK_HQ_CLASSES',
+    'CELEBAMASK_HQ_PAINT_ORDER',
+    'FASSEG_CLASSES',
+    'LaPaDataset',
+    'CelebAMaskHQDataset',
+    'FASSEGDataset',
+    'celebamask_hq_split',
+    'paint_celebamask_hq_label',
+    'read_lapa_landmarks',
+    'FaceF1Metric',
+    'confusion_matrix',
+    'f1_from_confusion',
+    'FaceParsingEncoderDecoder',
+    'FaceAlign',
+    'RandomFaceAffine',
+    'RandomFaceHFlip',
+    'RoITanhWarp',
+    'ResizeImageToLabel',
+    'PackFaceSegInputs',
+    'LAPA_5PT_INDICES',
+    'align_matrix_from_landmarks',
+    'original_to_warped',
+    'warped_to_original',
+    'warp_image',
+    'unwarp_logits',
 ]

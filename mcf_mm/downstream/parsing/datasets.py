@@ -8,6 +8,7 @@
 - FASSEG: V1/V2 frontal (images in ``V1/{Train,Test}_RGB``, index masks in ``V*/{Train,Test}_LabelIndex``)
   and V3 multi-pose (``V3/{Train,Test}_RGB/{pose}/`` with ``V3/{Train,Test}_labelindex/{pose}/``); 6 classes.
 """
+
 import os
 import os.path as osp
 from typing import Dict, List
@@ -19,16 +20,63 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
-LAPA_CLASSES = ('background', 'skin', 'left_eyebrow', 'right_eyebrow', 'left_eye', 'right_eye', 'nose',
-                'upper_lip', 'inner_mouth', 'lower_lip', 'hair')
+LAPA_CLASSES = (
+    'background',
+    'skin',
+    'left_eyebrow',
+    'right_eyebrow',
+    'left_eye',
+    'right_eye',
+    'nose',
+    'upper_lip',
+    'inner_mouth',
+    'lower_lip',
+    'hair',
+)
 LAPA_FLIP_PAIRS = ((2, 3), (4, 5))
-CELEBAMASK_HQ_CLASSES = ('background', 'skin', 'nose', 'eye_g', 'l_eye', 'r_eye', 'l_brow', 'r_brow',
-                         'l_ear', 'r_ear', 'mouth', 'u_lip', 'l_lip', 'hair', 'hat', 'ear_r', 'neck_l',
-                         'neck', 'cloth')
+CELEBAMASK_HQ_CLASSES = (
+    'background',
+    'skin',
+    'nose',
+    'eye_g',
+    'l_eye',
+    'r_eye',
+    'l_brow',
+    'r_brow',
+    'l_ear',
+    'r_ear',
+    'mouth',
+    'u_lip',
+    'l_lip',
+    'hair',
+    'hat',
+    'ear_r',
+    'neck_l',
+    'neck',
+    'cloth',
+)
 CELEBAMASK_HQ_FLIP_PAIRS = ((4, 5), (6, 7), (8, 9))
 # Painting order of the per-part masks (later parts overwrite earlier ones), as in FaRL's preparation.
-CELEBAMASK_HQ_PAINT_ORDER = ('neck', 'skin', 'cloth', 'l_ear', 'r_ear', 'l_brow', 'r_brow', 'l_eye', 'r_eye',
-                             'nose', 'mouth', 'l_lip', 'u_lip', 'hair', 'eye_g', 'hat', 'ear_r', 'neck_l')
+CELEBAMASK_HQ_PAINT_ORDER = (
+    'neck',
+    'skin',
+    'cloth',
+    'l_ear',
+    'r_ear',
+    'l_brow',
+    'r_brow',
+    'l_eye',
+    'r_eye',
+    'nose',
+    'mouth',
+    'l_lip',
+    'u_lip',
+    'hair',
+    'eye_g',
+    'hat',
+    'ear_r',
+    'neck_l',
+)
 CELEBA_PARTITIONS = {'train': 0, 'val': 1, 'test': 2}
 FASSEG_CLASSES = ('background', 'skin', 'hair', 'eyes', 'nose', 'mouth')
 
@@ -49,8 +97,10 @@ def read_lapa_landmarks(path: str) -> np.ndarray:
     n = int(float(tokens[0]))
     values = np.asarray(tokens[1:], dtype=np.float32)
     if values.size != 2 * n:
-        raise ValueError(f'{path}: header says {n} points but {values.size} numbers follow (need {2 * n}); '
-                         'the file is truncated or not in the LaPa format.')
+        raise ValueError(
+            f'{path}: header says {n} points but {values.size} numbers follow (need {2 * n}); '
+            'the file is truncated or not in the LaPa format.'
+        )
     return values.reshape(n, 2)  # [N, 2]
 
 
@@ -65,8 +115,7 @@ class LaPaDataset(BaseSegDataset):
 
     METAINFO = dict(classes=LAPA_CLASSES, palette=_palette(len(LAPA_CLASSES)))
 
-    def __init__(self, split: str = 'train', img_suffix: str = '.jpg', seg_map_suffix: str = '.png',
-                 **kwargs) -> None:
+    def __init__(self, split: str = 'train', img_suffix: str = '.jpg', seg_map_suffix: str = '.png', **kwargs) -> None:
         self.split = split
         kwargs.setdefault('data_prefix', dict(img_path=f'{split}/images', seg_map_path=f'{split}/labels'))
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
@@ -74,8 +123,10 @@ class LaPaDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         img_dir = self.data_prefix['img_path']
         if not osp.isdir(img_dir):
-            raise FileNotFoundError(f'LaPa images not found at {img_dir}: data_root must hold the LaPa '
-                                    'release folders train/, val/, test/ (each with images/ labels/ landmarks/).')
+            raise FileNotFoundError(
+                f'LaPa images not found at {img_dir}: data_root must hold the LaPa '
+                'release folders train/, val/, test/ (each with images/ labels/ landmarks/).'
+            )
         lmk_dir = osp.join(osp.dirname(img_dir), 'landmarks')
         data_list = super().load_data_list()
         for info in data_list:
@@ -96,8 +147,10 @@ def celebamask_hq_split(mapping_file: str, partition_file: str) -> Dict[str, Lis
     """
     for path in (mapping_file, partition_file):
         if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} not found: CelebAMask-HQ splits need the CelebA-HQ-to-CelebA '
-                                    'mapping (in the CelebAMask-HQ release) and CelebA list_eval_partition.txt')
+            raise FileNotFoundError(
+                f'{path} not found: CelebAMask-HQ splits need the CelebA-HQ-to-CelebA '
+                'mapping (in the CelebAMask-HQ release) and CelebA list_eval_partition.txt'
+            )
     partition = {}
     with open(partition_file) as f:
         for line in f:
@@ -155,11 +208,17 @@ class CelebAMaskHQDataset(BaseSegDataset):
 
     METAINFO = dict(classes=CELEBAMASK_HQ_CLASSES, palette=_palette(len(CELEBAMASK_HQ_CLASSES)))
 
-    def __init__(self, split: str = 'train', img_dir: str = 'CelebA-HQ-img',
-                 ann_dir: str = 'CelebAMask-HQ-label',
-                 mapping_file: str = 'CelebA-HQ-to-CelebA-mapping.txt',
-                 partition_file: str = 'list_eval_partition.txt', img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png', **kwargs) -> None:
+    def __init__(
+        self,
+        split: str = 'train',
+        img_dir: str = 'CelebA-HQ-img',
+        ann_dir: str = 'CelebAMask-HQ-label',
+        mapping_file: str = 'CelebA-HQ-to-CelebA-mapping.txt',
+        partition_file: str = 'list_eval_partition.txt',
+        img_suffix: str = '.jpg',
+        seg_map_suffix: str = '.png',
+        **kwargs,
+    ) -> None:
         if split not in CELEBA_PARTITIONS:
             raise ValueError(f'split must be one of {list(CELEBA_PARTITIONS)}, got {split!r}')
         self.split = split
@@ -174,11 +233,19 @@ class CelebAMaskHQDataset(BaseSegDataset):
         ids = celebamask_hq_split(self._root(self.mapping_file), self._root(self.partition_file))[self.split]
         ann_dir = self.data_prefix['seg_map_path']
         if not osp.isdir(ann_dir):
-            raise FileNotFoundError(f'{ann_dir} not found: paint the labels first with '
-                                    'tools/dataset_converters/celebamask_hq.py')
-        return [dict(img_path=osp.join(self.data_prefix['img_path'], f'{i}{self.img_suffix}'),
-                     seg_map_path=osp.join(ann_dir, f'{i}{self.seg_map_suffix}'),
-                     label_map=self.label_map, reduce_zero_label=False, seg_fields=[]) for i in ids]
+            raise FileNotFoundError(
+                f'{ann_dir} not found: paint the labels first with tools/dataset_converters/celebamask_hq.py'
+            )
+        return [
+            dict(
+                img_path=osp.join(self.data_prefix['img_path'], f'{i}{self.img_suffix}'),
+                seg_map_path=osp.join(ann_dir, f'{i}{self.seg_map_suffix}'),
+                label_map=self.label_map,
+                reduce_zero_label=False,
+                seg_fields=[],
+            )
+            for i in ids
+        ]
 
 
 def _find_dir(root: str, *names: str) -> str:
@@ -203,13 +270,14 @@ class FASSEGDataset(BaseSegDataset):
         split: 'train' or 'test'.
     """
 
-    METAINFO = dict(classes=FASSEG_CLASSES,
-                    palette=[[255, 0, 0], [255, 255, 0], [127, 0, 0], [0, 0, 255], [0, 255, 255],
-                             [0, 255, 0]])  # RGB colours of the release's colour labels
+    METAINFO = dict(
+        classes=FASSEG_CLASSES,
+        palette=[[255, 0, 0], [255, 255, 0], [127, 0, 0], [0, 0, 255], [0, 255, 255], [0, 255, 0]],
+    )  # RGB colours of the release's colour labels
 
     def __init__(self, version: str = 'V2', split: str = 'train', **kwargs) -> None:
         if version not in ('V1', 'V2', 'V3') or split not in ('train', 'test'):
-            raise ValueError(f"FASSEG version must be V1/V2/V3 and split train/test, got {version!r}, {split!r}")
+            raise ValueError(f'FASSEG version must be V1/V2/V3 and split train/test, got {version!r}, {split!r}')
         self.version, self.split = version, split
         super().__init__(img_suffix='.png', seg_map_suffix='.png', **kwargs)
 
@@ -229,11 +297,16 @@ class FASSEGDataset(BaseSegDataset):
             if not osp.isfile(ann) or Image.open(img).size != Image.open(ann).size:
                 dropped.append(osp.relpath(img, root))
                 continue
-            data_list.append(dict(img_path=img, seg_map_path=ann, label_map=self.label_map,
-                                  reduce_zero_label=False, seg_fields=[]))
+            data_list.append(
+                dict(img_path=img, seg_map_path=ann, label_map=self.label_map, reduce_zero_label=False, seg_fields=[])
+            )
         if dropped:
-            print_log(f'FASSEG {self.version} {self.split}: dropped {len(dropped)} of {len(pairs)} images whose '
-                      f'label is missing or of another size: {dropped}', logger='current', level=30)
+            print_log(
+                f'FASSEG {self.version} {self.split}: dropped {len(dropped)} of {len(pairs)} images whose '
+                f'label is missing or of another size: {dropped}',
+                logger='current',
+                level=30,
+            )
         if not data_list:
             raise FileNotFoundError(f'no FASSEG {self.version} {self.split} pairs under {root}')
         return data_list

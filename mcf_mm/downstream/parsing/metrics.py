@@ -4,6 +4,7 @@ One confusion matrix is accumulated over the whole test set at original resoluti
 ``F1_c = 2 TP / (2 TP + FP + FN)``; the reported mean F1 averages every class except background.
 mmseg's ``mFscore`` averages over all classes including background, so it is a different number.
 """
+
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -13,20 +14,23 @@ from mmengine.logging import MMLogger
 from mmseg.registry import METRICS
 
 
-def confusion_matrix(pred: torch.Tensor, label: torch.Tensor, num_classes: int,
-                     ignore_index: int = 255) -> np.ndarray:
+def confusion_matrix(pred: torch.Tensor, label: torch.Tensor, num_classes: int, ignore_index: int = 255) -> np.ndarray:
     """[C, C] int64 counts, rows = ground truth, columns = prediction; ``ignore_index`` pixels skipped."""
     if pred.shape != label.shape:
-        raise ValueError(f'prediction {tuple(pred.shape)} and label {tuple(label.shape)} differ in shape: the '
-                         'face F1 is computed at original resolution, so predictions must be put back on the '
-                         'original image (use FaceParsingEncoderDecoder and RoITanhWarp(warp_label=False)).')
+        raise ValueError(
+            f'prediction {tuple(pred.shape)} and label {tuple(label.shape)} differ in shape: the '
+            'face F1 is computed at original resolution, so predictions must be put back on the '
+            'original image (use FaceParsingEncoderDecoder and RoITanhWarp(warp_label=False)).'
+        )
     label = label.reshape(-1).long()
     pred = pred.reshape(-1).long()
     keep = label != ignore_index
     label, pred = label[keep], pred[keep]
     if label.numel() and (label.max() >= num_classes or label.min() < 0):
-        raise ValueError(f'label ids must lie in [0, {num_classes}) or equal ignore_index={ignore_index}; '
-                         f'found {int(label.min())}..{int(label.max())}')
+        raise ValueError(
+            f'label ids must lie in [0, {num_classes}) or equal ignore_index={ignore_index}; '
+            f'found {int(label.min())}..{int(label.max())}'
+        )
     counts = torch.bincount(label * num_classes + pred, minlength=num_classes * num_classes)
     return counts.reshape(num_classes, num_classes).cpu().numpy().astype(np.int64)
 
@@ -54,8 +58,13 @@ class FaceF1Metric(BaseMetric):
 
     default_prefix: Optional[str] = None
 
-    def __init__(self, ignore_index: int = 255, background_index: Optional[int] = 0,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        ignore_index: int = 255,
+        background_index: Optional[int] = 0,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ignore_index = ignore_index
         self.background_index = background_index
@@ -76,6 +85,8 @@ class FaceF1Metric(BaseMetric):
         for name, value in zip(classes, f1):
             metrics[f'F1.{name}'] = float(value * 100)
         MMLogger.get_current_instance().info(
-            'face F1 (%): ' + ', '.join(f'{n} {v * 100:.2f}' for n, v in zip(classes, f1))
-            + f' | mean over {len(keep)} classes without background: {metrics["mF1"]:.2f}')
+            'face F1 (%): '
+            + ', '.join(f'{n} {v * 100:.2f}' for n, v in zip(classes, f1))
+            + f' | mean over {len(keep)} classes without background: {metrics["mF1"]:.2f}'
+        )
         return metrics

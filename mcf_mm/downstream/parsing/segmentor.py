@@ -27,11 +27,16 @@ class FaceParsingEncoderDecoder(EncoderDecoder):
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
             if 'warp_matrix' not in meta:
-                super().postprocess_result(seg_logits[i:i + 1], [sample])
+                super().postprocess_result(seg_logits[i : i + 1], [sample])
                 continue
             ori_shape = tuple(meta['ori_shape'][:2])
-            logits = unwarp_logits(seg_logits[i], meta['warp_matrix'], float(meta.get('warp_factor', 0.0)),
-                                   ori_shape)  # [C, H, W]
-            sample.set_data({'seg_logits': PixelData(data=logits),
-                             'pred_sem_seg': PixelData(data=logits.argmax(dim=0, keepdim=True))})
+            logits = unwarp_logits(
+                seg_logits[i], meta['warp_matrix'], float(meta.get('warp_factor', 0.0)), ori_shape
+            )  # [C, H, W]
+            sample.set_data(
+                {
+                    'seg_logits': PixelData(data=logits),
+                    'pred_sem_seg': PixelData(data=logits.argmax(dim=0, keepdim=True)),
+                }
+            )
         return data_samples

@@ -7,6 +7,7 @@ A pipeline builds one 3x3 ``warp_matrix`` (original image -> aligned canvas) ste
 warp factor and the canvas shape travel in the sample's metainfo, so the segmentor can put the logits back
 on the original image (:class:`~mcf_mm.downstream.parsing.segmentor.FaceParsingEncoderDecoder`).
 """
+
 from typing import Optional, Sequence, Tuple
 
 import cv2
@@ -51,8 +52,13 @@ class FaceAlign(BaseTransform):
         face_scale: template scale inside the canvas (FaRL: 1.0 for LaPa).
     """
 
-    def __init__(self, canvas_size=512, source: str = 'landmarks',
-                 landmark_indices: Optional[Sequence[int]] = None, face_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        canvas_size=512,
+        source: str = 'landmarks',
+        landmark_indices: Optional[Sequence[int]] = None,
+        face_scale: float = 1.0,
+    ) -> None:
         if source not in ('landmarks', 'image'):
             raise ValueError(f"FaceAlign source must be 'landmarks' or 'image', got {source!r}")
         self.canvas_shape = _canvas(canvas_size)
@@ -63,14 +69,18 @@ class FaceAlign(BaseTransform):
     def transform(self, results: dict) -> dict:
         if self.source == 'landmarks':
             if 'face_landmarks' not in results:
-                raise KeyError("FaceAlign(source='landmarks') needs `face_landmarks` in the sample (LaPa "
-                               "datasets provide them); use source='image' for datasets without landmarks.")
+                raise KeyError(
+                    "FaceAlign(source='landmarks') needs `face_landmarks` in the sample (LaPa "
+                    "datasets provide them); use source='image' for datasets without landmarks."
+                )
             pts = np.asarray(results['face_landmarks'], np.float64)  # [K, 2]
             if self.landmark_indices is not None:
                 pts = pts[self.landmark_indices]
             if pts.shape != (5, 2):
-                raise ValueError(f'FaceAlign needs 5 points, got {pts.shape}; set landmark_indices to pick '
-                                 'eyes, nose and mouth corners.')
+                raise ValueError(
+                    f'FaceAlign needs 5 points, got {pts.shape}; set landmark_indices to pick '
+                    'eyes, nose and mouth corners.'
+                )
             matrix = align_matrix_from_landmarks(pts, self.canvas_shape, self.face_scale)
         else:
             matrix = fit_image_matrix(results['img'].shape[:2], self.canvas_shape)
@@ -79,8 +89,10 @@ class FaceAlign(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(canvas_shape={self.canvas_shape}, source={self.source!r}, '
-                f'landmark_indices={self.landmark_indices}, face_scale={self.face_scale})')
+        return (
+            f'{self.__class__.__name__}(canvas_shape={self.canvas_shape}, source={self.source!r}, '
+            f'landmark_indices={self.landmark_indices}, face_scale={self.face_scale})'
+        )
 
 
 @TRANSFORMS.register_module()
@@ -160,8 +172,9 @@ class RoITanhWarp(BaseTransform):
         results['img'] = warp_image(results['img'], matrix, self.warp_factor, canvas, 'bilinear', 0)
         results['img_shape'] = tuple(canvas)
         if self.warp_label and 'gt_seg_map' in results:
-            results['gt_seg_map'] = warp_image(results['gt_seg_map'], matrix, self.warp_factor, canvas,
-                                               'nearest', self.label_pad_val)
+            results['gt_seg_map'] = warp_image(
+                results['gt_seg_map'], matrix, self.warp_factor, canvas, 'nearest', self.label_pad_val
+            )
         results['warp_factor'] = self.warp_factor
         return results
 
@@ -191,7 +204,19 @@ class ResizeImageToLabel(BaseTransform):
 class PackFaceSegInputs(PackSegInputs):
     """mmseg's PackSegInputs that also packs the warp metainfo the segmentor needs to un-warp logits."""
 
-    def __init__(self, meta_keys: Sequence[str] = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
-                                                   'pad_shape', 'scale_factor', 'flip', 'flip_direction',
-                                                   'reduce_zero_label') + WARP_META_KEYS) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = (
+            'img_path',
+            'seg_map_path',
+            'ori_shape',
+            'img_shape',
+            'pad_shape',
+            'scale_factor',
+            'flip',
+            'flip_direction',
+            'reduce_zero_label',
+        )
+        + WARP_META_KEYS,
+    ) -> None:
         super().__init__(meta_keys=tuple(meta_keys))

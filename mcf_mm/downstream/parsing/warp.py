@@ -13,6 +13,7 @@ source to target pixels), with
 Image warping therefore needs the INVERSE map (warped canvas pixel -> original pixel), and putting logits
 back on the original image needs the FORWARD map (original pixel -> warped canvas position).
 """
+
 from typing import Sequence, Tuple
 
 import cv2
@@ -25,8 +26,10 @@ from ..common.geometry import estimate_similarity, invert_matrix, pixels_to_unit
 
 # FaRL / facer 5-point template (left eye, right eye, nose tip, left and right mouth corner) on a 512 grid,
 # normalised to [-1, 1].
-FACE_TEMPLATE_5PTS = np.array([[196.0, 226.0], [316.0, 226.0], [256.0, 286.0], [220.0, 360.4],
-                               [292.0, 360.4]], dtype=np.float64) / 256.0 - 1.0  # [5, 2]
+FACE_TEMPLATE_5PTS = (
+    np.array([[196.0, 226.0], [316.0, 226.0], [256.0, 286.0], [220.0, 360.4], [292.0, 360.4]], dtype=np.float64) / 256.0
+    - 1.0
+)  # [5, 2]
 # LaPa 106-point indices of those five points.
 LAPA_5PT_INDICES = (104, 105, 54, 84, 90)
 _ATANH_CLIP = 0.999
@@ -43,8 +46,7 @@ def template_points(canvas_shape: Sequence[int], face_scale: float = 1.0) -> np.
     return (FACE_TEMPLATE_5PTS * face_scale + 1.0) * np.array([w - 1, h - 1], np.float64) / 2.0  # [5, 2]
 
 
-def align_matrix_from_landmarks(points: np.ndarray, canvas_shape: Sequence[int],
-                                face_scale: float = 1.0) -> np.ndarray:
+def align_matrix_from_landmarks(points: np.ndarray, canvas_shape: Sequence[int], face_scale: float = 1.0) -> np.ndarray:
     """3x3 similarity taking five face points (eyes, nose, mouth corners) to the template on the canvas."""
     return estimate_similarity(points, template_points(canvas_shape, face_scale))
 
@@ -80,18 +82,19 @@ def _from_norm(n: np.ndarray, canvas_shape: Sequence[int]) -> np.ndarray:
     return unit_to_pixels((n + 1.0) / 2.0, (w, h))
 
 
-def original_to_warped(points: np.ndarray, matrix: np.ndarray, warp_factor: float,
-                       canvas_shape: Sequence[int]) -> np.ndarray:
+def original_to_warped(
+    points: np.ndarray, matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int]
+) -> np.ndarray:
     """Map original-image pixel coordinates [..., 2] (x, y) to warped-canvas pixel coordinates."""
     aligned = transform_points(points, matrix)
     return _from_norm(tanh_compress(_to_norm(aligned, canvas_shape), warp_factor), canvas_shape)
 
 
-def warped_to_original(points: np.ndarray, matrix: np.ndarray, warp_factor: float,
-                       canvas_shape: Sequence[int]) -> np.ndarray:
+def warped_to_original(
+    points: np.ndarray, matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int]
+) -> np.ndarray:
     """Map warped-canvas pixel coordinates [..., 2] (x, y) back to original-image pixel coordinates."""
-    aligned = _from_norm(tanh_expand(_to_norm(np.asarray(points, np.float64), canvas_shape), warp_factor),
-                         canvas_shape)
+    aligned = _from_norm(tanh_expand(_to_norm(np.asarray(points, np.float64), canvas_shape), warp_factor), canvas_shape)
     return transform_points(aligned, invert_matrix(matrix))
 
 
@@ -101,8 +104,14 @@ def _pixel_grid(shape: Sequence[int]) -> np.ndarray:
     return np.stack([xs, ys], axis=-1)  # [H, W, 2]
 
 
-def warp_image(image: np.ndarray, matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int],
-               interpolation: str = 'bilinear', border_value: float = 0) -> np.ndarray:
+def warp_image(
+    image: np.ndarray,
+    matrix: np.ndarray,
+    warp_factor: float,
+    canvas_shape: Sequence[int],
+    interpolation: str = 'bilinear',
+    border_value: float = 0,
+) -> np.ndarray:
     """Warp an original image (or label map) onto the tanh-warped canvas.
 
     Args:
@@ -124,24 +133,28 @@ def warp_image(image: np.ndarray, matrix: np.ndarray, warp_factor: float, canvas
     map_y = src[..., 1].astype(np.float32)
     channels = 1 if image.ndim == 2 else image.shape[2]
     if channels > 4:  # cv2.remap handles at most 4 channels at once
-        return np.stack([warp_image(image[..., c], matrix, warp_factor, canvas_shape, interpolation,
-                                    border_value) for c in range(channels)], axis=-1)
-    out = cv2.remap(image, map_x, map_y, flags[interpolation], borderMode=cv2.BORDER_CONSTANT,
-                    borderValue=border_value)
+        return np.stack(
+            [
+                warp_image(image[..., c], matrix, warp_factor, canvas_shape, interpolation, border_value)
+                for c in range(channels)
+            ],
+            axis=-1,
+        )
+    out = cv2.remap(image, map_x, map_y, flags[interpolation], borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
     if image.ndim == 3 and out.ndim == 2:
         out = out[..., None]
     return out
 
 
-def inverse_warp_grid(matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int],
-                      ori_shape: Sequence[int]) -> np.ndarray:
+def inverse_warp_grid(
+    matrix: np.ndarray, warp_factor: float, canvas_shape: Sequence[int], ori_shape: Sequence[int]
+) -> np.ndarray:
     """``grid_sample`` grid [H, W, 2] that reads the warped canvas at every ORIGINAL pixel."""
     aligned = transform_points(_pixel_grid(ori_shape), matrix)  # [H, W, 2]
     return tanh_compress(_to_norm(aligned, canvas_shape), warp_factor)
 
 
-def unwarp_logits(logits: Tensor, matrix: np.ndarray, warp_factor: float,
-                  ori_shape: Tuple[int, int]) -> Tensor:
+def unwarp_logits(logits: Tensor, matrix: np.ndarray, warp_factor: float, ori_shape: Tuple[int, int]) -> Tensor:
     """Put canvas logits [C, H', W'] back onto the original image: [C, H, W] (bilinear).
 
     Original pixels that fall outside the canvas get zero logits (uniform; argmax = class 0).
@@ -149,5 +162,6 @@ def unwarp_logits(logits: Tensor, matrix: np.ndarray, warp_factor: float,
     canvas_shape = tuple(logits.shape[-2:])
     grid = inverse_warp_grid(matrix, warp_factor, canvas_shape, ori_shape)
     grid_t = torch.from_numpy(grid).to(device=logits.device, dtype=logits.dtype)[None]  # [1, H, W, 2]
-    return F.grid_sample(logits[None], grid_t, mode='bilinear', padding_mode='zeros',
-                         align_corners=False)[0]  # [C, H, W]
+    return F.grid_sample(logits[None], grid_t, mode='bilinear', padding_mode='zeros', align_corners=False)[
+        0
+    ]  # [C, H, W]

@@ -1,4 +1,5 @@
 """mmengine's CheckpointHook with an order of operations that survives a SIGKILL at any moment."""
+
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -6,6 +7,7 @@ from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 
 from mcf_mm.registry import HOOKS
+
 from ..checkpoint_io import remove_partial_writes, write_text_file
 
 _PENDING_KEY = 'ckpts_to_remove'
@@ -84,9 +86,17 @@ class CrashSafeCheckpointHook(CheckpointHook):
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         pending = list(runner.message_hub.get_info(_PENDING_KEY) or [])
         runner.message_hub.update_info(_PENDING_KEY, pending + [p for p in outdated if p not in pending])
-        runner.save_checkpoint(self.out_dir, ckpt_filename, self.file_client_args,
-                               save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
-                               meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        runner.save_checkpoint(
+            self.out_dir,
+            ckpt_filename,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
         if not is_main_process():
             return
         self._write_last_checkpoint(runner)
@@ -124,11 +134,20 @@ class CrashSafeCheckpointHook(CheckpointHook):
             if previous and previous != path:  # removed once the new best and last checkpoint are saved
                 pending = list(runner.message_hub.get_info(_PENDING_KEY) or [])
                 runner.message_hub.update_info(_PENDING_KEY, pending + [previous])
-            runner.save_checkpoint(self.out_dir, filename=name, file_client_args=self.file_client_args,
-                                   save_optimizer=False, save_param_scheduler=False, meta=meta, by_epoch=False,
-                                   backend_args=self.backend_args)
-            runner.logger.info(f'The best checkpoint with {key_score:0.4f} {key_indicator} at {cur_time} '
-                               f'{cur_type} is saved to {name}.')
+            runner.save_checkpoint(
+                self.out_dir,
+                filename=name,
+                file_client_args=self.file_client_args,
+                save_optimizer=False,
+                save_param_scheduler=False,
+                meta=meta,
+                by_epoch=False,
+                backend_args=self.backend_args,
+            )
+            runner.logger.info(
+                f'The best checkpoint with {key_score:0.4f} {key_indicator} at {cur_time} '
+                f'{cur_type} is saved to {name}.'
+            )
         if updated and self.last_ckpt is not None:
             # re-save the latest checkpoint so that it records the new best (mmengine does the same)
             self._save_checkpoint_with_step(runner, cur_time, meta)

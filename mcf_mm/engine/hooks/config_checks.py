@@ -7,6 +7,7 @@ and BatchNorm after a global pooling (the scale-1 branch of UPer/PSP pyramid poo
 ``batch_size=1`` per GPU or from the last, partial batch of an epoch. :class:`BatchNormBatchCheckHook` finds both
 in ``before_train`` and refuses with the fix, instead of crashing at the end of the first epoch.
 """
+
 from typing import List, Optional, Tuple
 
 from mmengine.dataset import InfiniteSampler
@@ -36,7 +37,7 @@ def one_value_batchnorms(model: nn.Module) -> List[Tuple[str, nn.Module]]:
         if isinstance(module, nn.Sequential):
             children = list(module.named_children())
             pools = [i for i, (_, child) in enumerate(children) if _global_pool(child)]
-            for child_name, child in children[pools[0] + 1:] if pools else []:
+            for child_name, child in children[pools[0] + 1 :] if pools else []:
                 for sub_name, sub in child.named_modules():
                     if _is_batchnorm(sub):
                         found['.'.join(filter(None, (name, child_name, sub_name)))] = sub
@@ -73,13 +74,17 @@ def check_batchnorm_batches(model: nn.Module, dataloader, world_size: int = 1) -
     names = ', '.join(name for name, _ in layers[:4]) + (f' and {len(layers) - 4} more' if len(layers) > 4 else '')
     where = f'BatchNorm layers that see one value per channel and sample ({names})'
     if 0 < batch_size * scale < 2:
-        raise ValueError(f'train_dataloader.batch_size={batch_size} per GPU gives the {where} a batch of 1, '
-                         'which fails in training: use batch_size >= 2 (--cfg-options train_dataloader.batch_size=2).')
+        raise ValueError(
+            f'train_dataloader.batch_size={batch_size} per GPU gives the {where} a batch of 1, '
+            'which fails in training: use batch_size >= 2 (--cfg-options train_dataloader.batch_size=2).'
+        )
     if last is not None and last * scale < 2:
-        raise ValueError(f'The last batch of each epoch has {last} sample ({samples} samples per GPU, '
-                         f'batch_size={batch_size}), which fails in the {where}: set '
-                         'train_dataloader.drop_last=True (--cfg-options train_dataloader.drop_last=True) or '
-                         'choose a batch size that leaves no single sample.')
+        raise ValueError(
+            f'The last batch of each epoch has {last} sample ({samples} samples per GPU, '
+            f'batch_size={batch_size}), which fails in the {where}: set '
+            'train_dataloader.drop_last=True (--cfg-options train_dataloader.drop_last=True) or '
+            'choose a batch size that leaves no single sample.'
+        )
 
 
 @HOOKS.register_module()

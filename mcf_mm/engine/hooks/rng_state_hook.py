@@ -1,4 +1,5 @@
 """Exact RNG resume: the torch/numpy/python RNG states travel in each checkpoint, as plain data."""
+
 import random
 
 import numpy as np
@@ -12,8 +13,13 @@ from mcf_mm.registry import HOOKS
 def numpy_state_to_plain(state: tuple) -> dict:
     """numpy's legacy ``get_state()`` tuple (it holds a uint32 key array) as tensors and numbers."""
     name, key, pos, has_gauss, cached_gaussian = state
-    return dict(bit_generator=str(name), key=torch.from_numpy(np.asarray(key, dtype=np.int64)), pos=int(pos),
-                has_gauss=int(has_gauss), cached_gaussian=float(cached_gaussian))
+    return dict(
+        bit_generator=str(name),
+        key=torch.from_numpy(np.asarray(key, dtype=np.int64)),
+        pos=int(pos),
+        has_gauss=int(has_gauss),
+        cached_gaussian=float(cached_gaussian),
+    )
 
 
 def numpy_state_from_plain(state) -> tuple:
@@ -30,8 +36,9 @@ def numpy_state_from_plain(state) -> tuple:
 
 def capture_rng_states() -> dict:
     """The torch (and CUDA), numpy and python RNG states, as plain data."""
-    state = dict(torch=torch.get_rng_state(), numpy=numpy_state_to_plain(np.random.get_state()),
-                 python=random.getstate())
+    state = dict(
+        torch=torch.get_rng_state(), numpy=numpy_state_to_plain(np.random.get_state()), python=random.getstate()
+    )
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state

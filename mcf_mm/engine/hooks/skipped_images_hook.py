@@ -1,4 +1,5 @@
 """Reporting of the unreadable images a training set skipped, summed over all ranks."""
+
 from typing import List
 
 import numpy as np
@@ -27,16 +28,23 @@ def reduce_skip_counts(counters: List) -> dict:
     on two ranks counts once); ``skipped_sum``: the sum of the ranks' own distinct counts; ``skip_events`` and
     ``checked``: sums of failed and all reads.
     """
-    counts = torch.tensor([sum(c.num_checked for c in counters), sum(c.num_skip_events for c in counters),
-                           sum(c.num_skipped for c in counters)], dtype=torch.int64)  # [3]
+    counts = torch.tensor(
+        [
+            sum(c.num_checked for c in counters),
+            sum(c.num_skip_events for c in counters),
+            sum(c.num_skipped for c in counters),
+        ],
+        dtype=torch.int64,
+    )  # [3]
     dist.all_reduce(counts, op='sum')
     masks = [c.mask() for c in counters]
     mask = torch.from_numpy(np.concatenate(masks) if masks else np.zeros(0, np.uint8))  # [num_samples] uint8
     n = mask.numel() if all(c.num_samples for c in counters) else 0
     size = torch.tensor([n, -n], dtype=torch.int64)
     dist.all_reduce(size, op='max')  # the same decision on every rank: equal lengths <=> max == min
-    out = dict(checked=int(counts[0]), skip_events=int(counts[1]), skipped_sum=int(counts[2]),
-               world_size=dist.get_world_size())
+    out = dict(
+        checked=int(counts[0]), skip_events=int(counts[1]), skipped_sum=int(counts[2]), world_size=dist.get_world_size()
+    )
     if int(size[0]) == -int(size[1]) > 0:
         dist.all_reduce(mask, op='max')
         out['skipped'] = int(mask.sum())
@@ -59,7 +67,8 @@ class SkippedImagesHook(Hook):
         runner.logger.info(
             f'{when}: skipped {counts["skipped"]} unreadable images ({counts["skip_events"]} failed reads of '
             f'{counts["checked"]}, {counts["world_size"]} rank(s)); dataset length '
-            f'{len(runner.train_dataloader.dataset)} per rank.')
+            f'{len(runner.train_dataloader.dataset)} per rank.'
+        )
 
     def after_train_epoch(self, runner) -> None:
         self._report(runner, f'epoch {runner.epoch + 1}')  # mmengine counts epochs from 1 in its logs

@@ -1,4 +1,5 @@
 """Face ViT: mmpretrain's VisionTransformer (parameter names kept) plus masking and a feature API."""
+
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -23,8 +24,10 @@ FACE_VIT_ARCHS = {
 def check_mask_ratio(mask_ratio: float) -> float:
     """Return ``mask_ratio`` if it lies in (0, 1), else raise a message naming the fix."""
     if not isinstance(mask_ratio, (int, float)) or not 0.0 < float(mask_ratio) < 1.0:
-        raise ValueError(f'mask_ratio={mask_ratio!r} is invalid: it must lie strictly between 0 and 1 '
-                         '(MCF and MAE use 0.75); fix `mask_ratio` in the model config.')
+        raise ValueError(
+            f'mask_ratio={mask_ratio!r} is invalid: it must lie strictly between 0 and 1 '
+            '(MCF and MAE use 0.75); fix `mask_ratio` in the model config.'
+        )
     return float(mask_ratio)
 
 
@@ -32,9 +35,11 @@ def check_visible_patches(mask_ratio: float, num_patches: int) -> int:
     """Number of patches a ``mask_ratio`` keeps visible out of ``num_patches``; raise if none is left."""
     keep = int(num_patches * (1 - mask_ratio))
     if keep < 1:
-        raise ValueError(f'mask_ratio={mask_ratio} keeps int({num_patches} * (1 - {mask_ratio})) = {keep} of '
-                         f'{num_patches} patches visible: the encoder would see no patch. Set `mask_ratio` to at most '
-                         f'{1 - 1 / num_patches:.6g}, or use more patches (a larger image or a smaller patch).')
+        raise ValueError(
+            f'mask_ratio={mask_ratio} keeps int({num_patches} * (1 - {mask_ratio})) = {keep} of '
+            f'{num_patches} patches visible: the encoder would see no patch. Set `mask_ratio` to at most '
+            f'{1 - 1 / num_patches:.6g}, or use more patches (a larger image or a smaller patch).'
+        )
     return keep
 
 
@@ -42,10 +47,12 @@ def check_patch_grid(img_size: Union[int, Sequence[int]], patch_size: int) -> No
     """Refuse an image size the patch size does not divide (the patch embedding would pad it silently)."""
     size, patch = to_2tuple(img_size), to_2tuple(patch_size)
     if any(s % p for s, p in zip(size, patch)):
-        raise ValueError(f'img_size={tuple(size)} is not divisible by patch_size={patch_size}: the patch '
-                         'embedding would pad the image and the pixel targets would no longer line up. '
-                         f'Use an img_size that is a multiple of {patch_size} (e.g. '
-                         f'{tuple(max(p, s // p * p) for s, p in zip(size, patch))}), and resize the data to it.')
+        raise ValueError(
+            f'img_size={tuple(size)} is not divisible by patch_size={patch_size}: the patch '
+            'embedding would pad the image and the pixel targets would no longer line up. '
+            f'Use an img_size that is a multiple of {patch_size} (e.g. '
+            f'{tuple(max(p, s // p * p) for s, p in zip(size, patch))}), and resize the data to it.'
+        )
 
 
 @MODELS.register_module()
@@ -62,15 +69,17 @@ class FaceViT(VisionTransformer):
         **kwargs: passed to mmpretrain's VisionTransformer (img_size, patch_size, out_indices, ...).
     """
 
-    def __init__(self,
-                 arch: Union[str, dict] = 'base',
-                 img_size: int = 224,
-                 patch_size: int = 16,
-                 mask_ratio: float = 0.75,
-                 fixed_pos_embed: bool = True,
-                 resize_input: Optional[int] = None,
-                 norm_cfg: dict = dict(type='LN', eps=1e-6),
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        arch: Union[str, dict] = 'base',
+        img_size: int = 224,
+        patch_size: int = 16,
+        mask_ratio: float = 0.75,
+        fixed_pos_embed: bool = True,
+        resize_input: Optional[int] = None,
+        norm_cfg: dict = dict(type='LN', eps=1e-6),
+        **kwargs,
+    ) -> None:
         if isinstance(arch, str) and arch.lower() in FACE_VIT_ARCHS:
             arch = FACE_VIT_ARCHS[arch.lower()]
         check_patch_grid(img_size, patch_size)
@@ -87,7 +96,8 @@ class FaceViT(VisionTransformer):
 
     def _sincos_pos_embed(self) -> Tensor:
         pos = build_2d_sincos_position_embedding(
-            self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens > 0)  # [1, T, D]
+            self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens > 0
+        )  # [1, T, D]
         return pos
 
     def init_weights(self) -> None:
@@ -99,10 +109,17 @@ class FaceViT(VisionTransformer):
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
             from mmengine.logging import MMLogger
+
             from mcf_mm.checkpoint import load_vit_weights
-            load_vit_weights(self, cfg['checkpoint'], source=cfg.get('source', 'auto'),
-                             branch=cfg.get('branch', 'online'), min_matched=cfg.get('min_matched', 0.9),
-                             logger=MMLogger.get_current_instance())
+
+            load_vit_weights(
+                self,
+                cfg['checkpoint'],
+                source=cfg.get('source', 'auto'),
+                branch=cfg.get('branch', 'online'),
+                min_matched=cfg.get('min_matched', 0.9),
+                logger=MMLogger.get_current_instance(),
+            )
             self._is_init = True
             return
         super().init_weights()
@@ -117,21 +134,26 @@ class FaceViT(VisionTransformer):
     # ------------------------------------------------------------------ embedding
     def _maybe_resize(self, x: Tensor) -> Tensor:
         if self.resize_input is not None and tuple(x.shape[-2:]) != (self.resize_input, self.resize_input):
-            x = F.interpolate(x, size=(self.resize_input, self.resize_input), mode='bilinear',
-                              align_corners=False)
+            x = F.interpolate(x, size=(self.resize_input, self.resize_input), mode='bilinear', align_corners=False)
         return x
 
-    def _embed(self, x: Tensor, mask: Optional[Tensor] = None,
-               mask_token: Optional[Tensor] = None) -> Tuple[Tensor, Tuple[int, int]]:
+    def _embed(
+        self, x: Tensor, mask: Optional[Tensor] = None, mask_token: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tuple[int, int]]:
         """Patchify, optionally replace patches where ``mask`` [N, L] is 1 by ``mask_token`` [1, 1, D] (BEiT
         style), add position embeddings and the CLS token. Returns [N, 1+L, D] and the patch grid."""
         x, hw = self.patch_embed(self._maybe_resize(x))  # [N, L, D]
         if mask is not None:
             w = mask.flatten(1).unsqueeze(-1).type_as(x)  # [N, L, 1]
             x = x * (1 - w) + mask_token.type_as(x) * w
-        pos = resize_pos_embed(self.pos_embed, self.patch_resolution, hw, mode=self.interpolate_mode,
-                               num_extra_tokens=self.num_extra_tokens)  # [1, T, D]
-        x = x + pos[:, self.num_extra_tokens:]
+        pos = resize_pos_embed(
+            self.pos_embed,
+            self.patch_resolution,
+            hw,
+            mode=self.interpolate_mode,
+            num_extra_tokens=self.num_extra_tokens,
+        )  # [1, T, D]
+        x = x + pos[:, self.num_extra_tokens :]
         if self.cls_token is not None:
             cls = self.cls_token + pos[:, :1]  # [1, 1, D]
             x = torch.cat([cls.expand(x.shape[0], -1, -1), x], dim=1)  # [N, 1+L, D]
@@ -148,10 +170,11 @@ class FaceViT(VisionTransformer):
         def output(i: int, f: Tensor) -> Tensor:  # f [N, T, D] -> mmpretrain's out_type
             return self._format_output(self.ln1(f) if i == last and self.final_norm else f, hw)
 
-        return tuple(self.run_blocks(x, [*self.out_indices, last], output)[:len(self.out_indices)])
+        return tuple(self.run_blocks(x, [*self.out_indices, last], output)[: len(self.out_indices)])
 
-    def run_blocks(self, x: Tensor, indices: Sequence[int],
-                   out_fn: Optional[Callable[[int, Tensor], Tensor]] = None) -> List[Tensor]:
+    def run_blocks(
+        self, x: Tensor, indices: Sequence[int], out_fn: Optional[Callable[[int, Tensor], Tensor]] = None
+    ) -> List[Tensor]:
         """The one block loop: embedded tokens [N, T, D] through blocks 0..max(indices).
 
         Returns the raw (unnormalised) output of each block in ``indices`` (0-based, negatives count from
@@ -161,13 +184,15 @@ class FaceViT(VisionTransformer):
         """
         for i in indices:
             if not -self.num_layers <= i < self.num_layers:
-                raise IndexError(f'block index {i} is out of range for a {self.num_layers}-block ViT; '
-                                 f'choose indices in [0, {self.num_layers - 1}].')
+                raise IndexError(
+                    f'block index {i} is out of range for a {self.num_layers}-block ViT; '
+                    f'choose indices in [0, {self.num_layers - 1}].'
+                )
         wanted = [i % self.num_layers for i in indices]
         if not wanted:
             return []
         found = {}
-        for i, layer in enumerate(self.layers[:max(wanted) + 1]):
+        for i, layer in enumerate(self.layers[: max(wanted) + 1]):
             x = layer(x)
             if i in wanted:
                 found[i] = x if out_fn is None else out_fn(i, x)
@@ -186,16 +211,22 @@ class FaceViT(VisionTransformer):
         """
         ratio = self.mask_ratio if mask_ratio is None else check_mask_ratio(mask_ratio)
         x, _ = self._embed(x)  # [N, 1+L, D]
-        extra, patches = x[:, :self.num_extra_tokens], x[:, self.num_extra_tokens:]
+        extra, patches = x[:, : self.num_extra_tokens], x[:, self.num_extra_tokens :]
         check_visible_patches(ratio, patches.shape[1])
         kept, mask, ids_restore = self.random_masking(patches, ratio)  # [N, K, D]
         x = self.run_blocks(torch.cat([extra, kept], dim=1), [-1])[0]  # [N, 1+K, D]
         return (self.ln1(x) if self.final_norm else x), mask, ids_restore
 
     # ------------------------------------------------------------------ features
-    def get_intermediate_layers(self, x: Tensor, indices: Sequence[int], norm: bool = False,
-                                reshape: bool = True, mask: Optional[Tensor] = None,
-                                mask_token: Optional[Tensor] = None) -> List[Tensor]:
+    def get_intermediate_layers(
+        self,
+        x: Tensor,
+        indices: Sequence[int],
+        norm: bool = False,
+        reshape: bool = True,
+        mask: Optional[Tensor] = None,
+        mask_token: Optional[Tensor] = None,
+    ) -> List[Tensor]:
         """Outputs of the chosen blocks (0-based, negatives count from the end), the one feature API.
 
         Args:
@@ -213,5 +244,5 @@ class FaceViT(VisionTransformer):
         if norm:
             outs = [self.ln1(o) for o in outs]
         if reshape:
-            outs = [o[:, self.num_extra_tokens:].transpose(1, 2).reshape(o.shape[0], -1, h, w) for o in outs]
+            outs = [o[:, self.num_extra_tokens :].transpose(1, 2).reshape(o.shape[0], -1, h, w) for o in outs]
         return outs

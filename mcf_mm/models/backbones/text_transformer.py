@@ -1,6 +1,7 @@
 """CLIP's text transformer (FaRL's text tower), with OpenAI CLIP's parameter names so released weights load
 unchanged: token_embedding, positional_embedding, transformer.resblocks.i.{attn, ln_1, mlp.c_fc, mlp.c_proj,
 ln_2}, ln_final, text_projection."""
+
 from collections import OrderedDict
 from typing import Optional
 
@@ -23,8 +24,11 @@ class ResidualAttentionBlock(nn.Module):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_1 = nn.LayerNorm(width)
-        self.mlp = nn.Sequential(OrderedDict([('c_fc', nn.Linear(width, width * 4)), ('gelu', QuickGELU()),
-                                              ('c_proj', nn.Linear(width * 4, width))]))
+        self.mlp = nn.Sequential(
+            OrderedDict(
+                [('c_fc', nn.Linear(width, width * 4)), ('gelu', QuickGELU()), ('c_proj', nn.Linear(width * 4, width))]
+            )
+        )
         self.ln_2 = nn.LayerNorm(width)
 
     def forward(self, x: Tensor, attn_mask: Optional[Tensor] = None) -> Tensor:
@@ -50,8 +54,16 @@ class CLIPTextTransformer(BaseModule):
         embed_dim: output (joint embedding) size; text_projection is [width, embed_dim].
     """
 
-    def __init__(self, vocab_size: int = 49408, context_length: int = 77, width: int = 512, layers: int = 12,
-                 heads: int = 8, embed_dim: int = 512, init_cfg=None) -> None:
+    def __init__(
+        self,
+        vocab_size: int = 49408,
+        context_length: int = 77,
+        width: int = 512,
+        layers: int = 12,
+        heads: int = 8,
+        embed_dim: int = 512,
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg)
         if width % heads:
             raise ValueError(f'text width {width} is not divisible by heads={heads}.')
@@ -69,13 +81,13 @@ class CLIPTextTransformer(BaseModule):
         """CLIP's initialisation (std scaled by width and depth)."""
         nn.init.normal_(self.token_embedding.weight, std=0.02)
         nn.init.normal_(self.positional_embedding, std=0.01)
-        proj_std = self.width ** -0.5 * (2 * self.layers) ** -0.5
+        proj_std = self.width**-0.5 * (2 * self.layers) ** -0.5
         for block in self.transformer.resblocks:
-            nn.init.normal_(block.attn.in_proj_weight, std=self.width ** -0.5)
+            nn.init.normal_(block.attn.in_proj_weight, std=self.width**-0.5)
             nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
             nn.init.normal_(block.mlp.c_fc.weight, std=(2 * self.width) ** -0.5)
             nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
-        nn.init.normal_(self.text_projection, std=self.width ** -0.5)
+        nn.init.normal_(self.text_projection, std=self.width**-0.5)
 
     def init_weights(self) -> None:
         if self.init_cfg is None:
@@ -87,8 +99,10 @@ class CLIPTextTransformer(BaseModule):
         """tokens [N, L] (SOT ... EOT, zero padding; EOT has the largest id) -> embeddings [N, embed_dim]."""
         length = tokens.shape[1]
         if length > self.context_length:
-            raise ValueError(f'{length} tokens exceed the text context_length={self.context_length}; '
-                             'tokenize with the same context length.')
+            raise ValueError(
+                f'{length} tokens exceed the text context_length={self.context_length}; '
+                'tokenize with the same context length.'
+            )
         x = self.token_embedding(tokens) + self.positional_embedding[:length]  # [N, L, W]
         x = x.permute(1, 0, 2)  # [L, N, W]
         mask = self.attn_mask[:length, :length]

@@ -1,4 +1,5 @@
 """FaRL's BEiT-style masked-image-modelling head: a small transformer and a classifier over visual tokens."""
+
 from typing import Dict
 
 import torch
@@ -21,12 +22,28 @@ class FaRLMIMHead(BaseModule):
         feedforward_ratio: MLP width of the extra blocks.
     """
 
-    def __init__(self, embed_dims: int, vocab_size: int = 8192, num_layers: int = 2, num_heads: int = 12,
-                 feedforward_ratio: float = 4.0, init_cfg=None) -> None:
+    def __init__(
+        self,
+        embed_dims: int,
+        vocab_size: int = 8192,
+        num_layers: int = 2,
+        num_heads: int = 12,
+        feedforward_ratio: float = 4.0,
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg)
-        self.blocks = nn.ModuleList([
-            TransformerEncoderLayer(embed_dims, num_heads, int(embed_dims * feedforward_ratio), qkv_bias=True,
-                                    norm_cfg=dict(type='LN', eps=1e-6)) for _ in range(num_layers)])
+        self.blocks = nn.ModuleList(
+            [
+                TransformerEncoderLayer(
+                    embed_dims,
+                    num_heads,
+                    int(embed_dims * feedforward_ratio),
+                    qkv_bias=True,
+                    norm_cfg=dict(type='LN', eps=1e-6),
+                )
+                for _ in range(num_layers)
+            ]
+        )
         self.norm = nn.LayerNorm(embed_dims, eps=1e-6)
         self.classifier = nn.Linear(embed_dims, vocab_size)
         self.vocab_size = vocab_size
@@ -39,8 +56,7 @@ class FaRLMIMHead(BaseModule):
             tokens = block(tokens)
         return self.classifier(self.norm(tokens[:, num_extra_tokens:]))
 
-    def loss(self, tokens: Tensor, target_ids: Tensor, mask: Tensor,
-             num_extra_tokens: int = 1) -> Dict[str, Tensor]:
+    def loss(self, tokens: Tensor, target_ids: Tensor, mask: Tensor, num_extra_tokens: int = 1) -> Dict[str, Tensor]:
         """Cross-entropy over masked patches only.
 
         Args:
@@ -53,8 +69,10 @@ class FaRLMIMHead(BaseModule):
         logits = self(tokens, num_extra_tokens)  # [N, L, V]
         mask = mask.flatten(1).bool()  # [N, L]
         if target_ids.shape != mask.shape:
-            raise ValueError(f'visual-token targets {tuple(target_ids.shape)} do not match the patch mask '
-                             f'{tuple(mask.shape)}: the tokenizer grid must equal the ViT patch grid.')
+            raise ValueError(
+                f'visual-token targets {tuple(target_ids.shape)} do not match the patch mask '
+                f'{tuple(mask.shape)}: the tokenizer grid must equal the ViT patch grid.'
+            )
         if not mask.any():
             raise ValueError('the MIM mask hides no patch; check BEiTMaskGenerator.num_masking_patches.')
         picked, target = logits[mask], target_ids[mask].long()  # [M, V], [M]

@@ -1,4 +1,5 @@
 """MCF heads: feature distillation (the frozen-teacher MIM loss) and the contrastive head (MoCo-v3's)."""
+
 from typing import Sequence, Tuple
 
 from mmengine.model import BaseModule
@@ -49,16 +50,18 @@ class ContrastivePredictionHead(MoCoV3Head):
         loss_weight: multiplier (MCF: 1).
     """
 
-    def __init__(self, predictor: dict, temperature: float = 0.2, loss_weight: float = 1.0,
-                 init_cfg=None) -> None:
+    def __init__(self, predictor: dict, temperature: float = 0.2, loss_weight: float = 1.0, init_cfg=None) -> None:
         if temperature <= 0:
             raise ValueError(f'temperature={temperature} must be > 0.')
         predictor = dict(predictor)
         kind = predictor.pop('type', 'ProjectionMLP')
         # MoCoV3Head builds with mmpretrain's registry: name our scope so ProjectionMLP resolves without one set
         predictor['type'] = kind if not isinstance(kind, str) or '.' in kind else f'mcf_mm.{kind}'
-        super().__init__(predictor=predictor, temperature=temperature,
-                         loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=2 * temperature * loss_weight))
+        super().__init__(
+            predictor=predictor,
+            temperature=temperature,
+            loss=dict(type='mmpretrain.CrossEntropyLoss', loss_weight=2 * temperature * loss_weight),
+        )
         if init_cfg is not None:
             self.init_cfg = init_cfg
         self.loss_weight = loss_weight

@@ -1,4 +1,5 @@
 """FaRL's image-text contrastive loss: CLIP's symmetric InfoNCE with a learnable temperature."""
+
 import math
 from typing import Tuple
 
@@ -15,6 +16,7 @@ def gather_with_grad(x: Tensor) -> Tensor:
     if get_world_size() == 1:
         return x
     import torch.distributed.nn.functional as dist_nn
+
     return torch.cat(dist_nn.all_gather(x), dim=0)  # [W*N, E]
 
 
@@ -48,7 +50,9 @@ class ImageTextContrastiveLoss(nn.Module):
     def forward(self, img: Tensor, txt: Tensor) -> Tensor:
         """img, txt: paired embeddings [N, E] -> scalar loss."""
         if img.shape != txt.shape:
-            raise ValueError(f'image embeddings {tuple(img.shape)} and text embeddings {tuple(txt.shape)} must '
-                             'have the same shape; check embed_dim of the visual projection and text tower.')
+            raise ValueError(
+                f'image embeddings {tuple(img.shape)} and text embeddings {tuple(txt.shape)} must '
+                'have the same shape; check embed_dim of the visual projection and text tower.'
+            )
         logits_i, logits_t, labels = self.logits(img, txt)
         return (F.cross_entropy(logits_i, labels) + F.cross_entropy(logits_t, labels)) / 2

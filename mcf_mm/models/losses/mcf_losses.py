@@ -1,5 +1,6 @@
 """MCF's feature-distillation loss on normalised teacher features (the contrastive loss is mmpretrain's
 MoCoV3Head, see ``ContrastivePredictionHead``)."""
+
 from typing import Sequence
 
 import torch.nn.functional as F
@@ -8,8 +9,9 @@ from torch import Tensor
 NORM_DIMS = {'token': 1, 'channel': -1}
 
 
-def feature_distill_loss(pred_feats: Sequence[Tensor], target_feats: Sequence[Tensor],
-                         norm_dim: str = 'token') -> Tensor:
+def feature_distill_loss(
+    pred_feats: Sequence[Tensor], target_feats: Sequence[Tensor], norm_dim: str = 'token'
+) -> Tensor:
     """Sum over layers of MSE between L2-normalised features; targets are detached.
 
     Args:

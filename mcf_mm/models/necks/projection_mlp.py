@@ -1,4 +1,5 @@
 """MoCo-v3 / MCF projector and predictor: mmpretrain's NonLinearNeck with plain BatchNorm on the CLS token."""
+
 import re
 from typing import Optional
 
@@ -29,20 +30,38 @@ class ProjectionMLP(NonLinearNeck):
         norm_cfg: the norm layer (MoCo-v3/MCF: plain ``BN1d``; ``SyncBN`` is mmpretrain's default).
     """
 
-    def __init__(self, in_channels: int, hid_channels: int, out_channels: int, num_layers: int = 2,
-                 last_bn: bool = True, last_bn_affine: bool = False, norm_cfg: dict = dict(type='BN1d'),
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hid_channels: int,
+        out_channels: int,
+        num_layers: int = 2,
+        last_bn: bool = True,
+        last_bn_affine: bool = False,
+        norm_cfg: dict = dict(type='BN1d'),
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         if num_layers < 2:
             raise ValueError(f'num_layers={num_layers} must be >= 2.')
         kwargs = {} if init_cfg is None else dict(init_cfg=init_cfg)
-        super().__init__(in_channels, hid_channels, out_channels, num_layers=num_layers, with_bias=False,
-                         with_last_bn=last_bn, with_last_bn_affine=last_bn_affine, with_last_bias=False,
-                         with_avg_pool=False, norm_cfg=norm_cfg, **kwargs)
+        super().__init__(
+            in_channels,
+            hid_channels,
+            out_channels,
+            num_layers=num_layers,
+            with_bias=False,
+            with_last_bn=last_bn,
+            with_last_bn_affine=last_bn_affine,
+            with_last_bias=False,
+            with_avg_pool=False,
+            norm_cfg=norm_cfg,
+            **kwargs,
+        )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         """Rename the former ``mlp.{3i}`` / ``mlp.{3i+1}`` keys to ``fc{i}`` / ``bn{i}`` before loading."""
         for key in [k for k in state_dict if k.startswith(prefix)]:
-            match = _OLD_NAME.match(key[len(prefix):])
+            match = _OLD_NAME.match(key[len(prefix) :])
             if match:
                 index, rest = int(match.group(1)), match.group(2)
                 kind = {0: 'fc', 1: 'bn'}.get(index % 3)

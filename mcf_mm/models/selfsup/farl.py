@@ -5,6 +5,7 @@ copy (after the final norm, CLIP's ln_post) is projected to the joint space and 
 embedding; the masked copy (masked patches replaced by a learnable [MASK] embedding) feeds the MIM head,
 which predicts the visual-token ids the frozen tokenizer assigns to the clean image.
 """
+
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -30,17 +31,32 @@ class FaRL(BaseSelfSupervisor):
         use_mim: False trains image-text contrast only (no tokenizer needed).
     """
 
-    def __init__(self, backbone: dict, text_encoder: dict, head: Optional[dict] = None,
-                 target_generator: Optional[dict] = None,
-                 itc_loss: dict = dict(type='ImageTextContrastiveLoss'), embed_dim: int = 512,
-                 itc_weight: float = 1.0, mim_weight: float = 1.0, use_mim: bool = True,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        text_encoder: dict,
+        head: Optional[dict] = None,
+        target_generator: Optional[dict] = None,
+        itc_loss: dict = dict(type='ImageTextContrastiveLoss'),
+        embed_dim: int = 512,
+        itc_weight: float = 1.0,
+        mim_weight: float = 1.0,
+        use_mim: bool = True,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg=None,
+    ) -> None:
         if use_mim and (head is None or target_generator is None):
-            raise ValueError('FaRL with use_mim=True needs `head` (FaRLMIMHead) and `target_generator` '
-                             '(VisualTokenizer); set use_mim=False for image-text contrast only.')
-        super().__init__(backbone=backbone, head=head if use_mim else None,
-                         target_generator=target_generator if use_mim else None,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            raise ValueError(
+                'FaRL with use_mim=True needs `head` (FaRLMIMHead) and `target_generator` '
+                '(VisualTokenizer); set use_mim=False for image-text contrast only.'
+            )
+        super().__init__(
+            backbone=backbone,
+            head=head if use_mim else None,
+            target_generator=target_generator if use_mim else None,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
         if not getattr(self.backbone, 'final_norm', False):
             raise ValueError('FaRL needs the backbone final norm (CLIP ln_post): set final_norm=True.')
         dims = self.backbone.embed_dims
@@ -53,12 +69,13 @@ class FaRL(BaseSelfSupervisor):
     def init_weights(self) -> None:
         super().init_weights()
         nn.init.trunc_normal_(self.mask_token, std=0.02)
-        nn.init.normal_(self.visual_proj.weight, std=self.backbone.embed_dims ** -0.5)
+        nn.init.normal_(self.visual_proj.weight, std=self.backbone.embed_dims**-0.5)
 
     def encode_tokens(self, img: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """ViT tokens after the final norm [N, T, D]; patches where ``mask`` [N, L] is 1 become [MASK]."""
-        return self.backbone.get_intermediate_layers(img, [-1], norm=True, reshape=False, mask=mask,
-                                                     mask_token=self.mask_token)[0]
+        return self.backbone.get_intermediate_layers(
+            img, [-1], norm=True, reshape=False, mask=mask, mask_token=self.mask_token
+        )[0]
 
     def encode_image(self, img: Tensor) -> Tensor:
         """Joint-space image embedding [N, E] (unnormalised)."""
@@ -74,8 +91,11 @@ class FaRL(BaseSelfSupervisor):
     @staticmethod
     def _stack(data_samples: List[DataSample], key: str) -> Tensor:
         if not all(key in ds for ds in data_samples):
-            fix = ("add TokenizeText and PackInputs(algorithm_keys=['text_tokens'])" if key == 'text_tokens'
-                   else 'add BEiTMaskGenerator before PackInputs')
+            fix = (
+                "add TokenizeText and PackInputs(algorithm_keys=['text_tokens'])"
+                if key == 'text_tokens'
+                else 'add BEiTMaskGenerator before PackInputs'
+            )
             raise KeyError(f'FaRL needs `{key}` in every data sample: {fix} in the train pipeline.')
         return torch.stack([torch.as_tensor(getattr(ds, key)) for ds in data_samples])
 

@@ -1,4 +1,5 @@
 """MCF (Mask Contrastive Face): frozen-teacher MIM + contrastive learning between two masked views."""
+
 import copy
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -40,10 +41,21 @@ class MCF(BaseSelfSupervisor):
         mim_weight / contrast_weight: applied by the heads; kept here only for documentation.
     """
 
-    def __init__(self, backbone: dict, neck: dict, head: dict, target_generator: dict, projector: dict,
-                 contrast_head: dict, momentum: float = 0.99, ema_update: str = 'step',
-                 accumulative_counts: Optional[int] = None, symmetric: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+    def __init__(
+        self,
+        backbone: dict,
+        neck: dict,
+        head: dict,
+        target_generator: dict,
+        projector: dict,
+        contrast_head: dict,
+        momentum: float = 0.99,
+        ema_update: str = 'step',
+        accumulative_counts: Optional[int] = None,
+        symmetric: bool = False,
+        data_preprocessor: Optional[dict] = None,
+        init_cfg=None,
+    ) -> None:
         if ema_update not in EMA_MODES:
             raise ValueError(f'ema_update={ema_update!r} is invalid; choose one of {EMA_MODES}.')
         if not 0.0 <= momentum < 1.0:
@@ -52,13 +64,20 @@ class MCF(BaseSelfSupervisor):
             raise ValueError(f'accumulative_counts={accumulative_counts} must be >= 1.')
         # Build the teacher first: a bad teacher config fails before any other construction work.
         teacher = MODELS.build(target_generator)
-        super().__init__(backbone=backbone, neck=neck, head=head, target_generator=None,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            target_generator=None,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+        )
         self.target_generator = teacher
         self.projector = MODELS.build(projector)
         self.contrast_head = MODELS.build(contrast_head)
-        self.target = nn.ModuleDict(dict(backbone=copy.deepcopy(self.backbone),
-                                         projector=copy.deepcopy(self.projector)))
+        self.target = nn.ModuleDict(
+            dict(backbone=copy.deepcopy(self.backbone), projector=copy.deepcopy(self.projector))
+        )
         self.target.requires_grad_(False)
         self.momentum = momentum
         self.ema_update = ema_update
@@ -88,14 +107,17 @@ class MCF(BaseSelfSupervisor):
     def _check_optim_wrapper(self, optim_wrapper: OptimWrapper) -> None:
         """Refuse a wrapper the 'step' EMA cannot follow, or one whose accumulation differs from ours."""
         if self.ema_update == 'step' and not hasattr(optim_wrapper, 'should_update'):
-            raise TypeError(f"ema_update='step' follows OptimWrapper.should_update(), which "
-                            f'{type(optim_wrapper).__name__} lacks: use an OptimWrapper/AmpOptimWrapper.')
+            raise TypeError(
+                f"ema_update='step' follows OptimWrapper.should_update(), which "
+                f'{type(optim_wrapper).__name__} lacks: use an OptimWrapper/AmpOptimWrapper.'
+            )
         counts = getattr(optim_wrapper, '_accumulative_counts', None)
         if self.accumulative_counts is not None and counts != self.accumulative_counts:
             raise ValueError(
                 f'model.accumulative_counts={self.accumulative_counts} but optim_wrapper.accumulative_counts='
                 f'{counts}: the EMA would not follow the real optimiser steps. Remove model.accumulative_counts '
-                '(the EMA reads the optim wrapper) or set both to the same value.')
+                '(the EMA reads the optim wrapper) or set both to the same value.'
+            )
         self._wrapper_checked = True
 
     def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:

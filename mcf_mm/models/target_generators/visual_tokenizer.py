@@ -5,6 +5,7 @@
 loads its weights from a checkpoint. ``PatchKMeansEncoder`` is a small learned-offline tokenizer (k-means
 codebook over raw patches) for CPU demos and tests.
 """
+
 from typing import Optional, Sequence
 
 import torch
@@ -13,8 +14,8 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from mcf_mm.registry import MODELS
 from mcf_mm.checkpoint import read_checkpoint
+from mcf_mm.registry import MODELS
 
 PIXEL_MAPS = ('dalle', 'unit')
 DALLE_EPS = 0.1
@@ -80,10 +81,17 @@ class VisualTokenizer(BaseModule):
         pixel_map: 'dalle' (x·(1−2ε)+ε, ε = 0.1, DALL-E's map_pixels) or 'unit' (plain [0, 1]).
     """
 
-    def __init__(self, encoder: dict, checkpoint: Optional[str], prefix: str = '', input_size: int = 112,
-                 data_mean: Sequence[float] = (123.675, 116.28, 103.53),
-                 data_std: Sequence[float] = (58.395, 57.12, 57.375), pixel_map: str = 'dalle',
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        encoder: dict,
+        checkpoint: Optional[str],
+        prefix: str = '',
+        input_size: int = 112,
+        data_mean: Sequence[float] = (123.675, 116.28, 103.53),
+        data_std: Sequence[float] = (58.395, 57.12, 57.375),
+        pixel_map: str = 'dalle',
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg)
         if pixel_map not in PIXEL_MAPS:
             raise ValueError(f'pixel_map={pixel_map!r} is invalid; choose one of {PIXEL_MAPS}.')
@@ -101,17 +109,20 @@ class VisualTokenizer(BaseModule):
     def _load(self, checkpoint: str, prefix: str) -> None:
         ckpt = read_checkpoint(checkpoint)
         sd = ckpt.get('state_dict', ckpt.get('model', ckpt))
-        sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix) and torch.is_tensor(v)}
+        sd = {k[len(prefix) :]: v for k, v in sd.items() if k.startswith(prefix) and torch.is_tensor(v)}
         own = self.encoder.state_dict()
         missing = [k for k in own if k not in sd]
         bad = [(k, tuple(sd[k].shape), tuple(v.shape)) for k, v in own.items() if k in sd and sd[k].shape != v.shape]
         if missing or bad:
-            raise ValueError(f'visual tokenizer checkpoint {checkpoint!r} does not fit the encoder '
-                             f'{type(self.encoder).__name__}: missing {missing[:5]}, shape mismatches {bad[:3]}. '
-                             'Check `encoder` and `prefix` in the tokenizer config.')
+            raise ValueError(
+                f'visual tokenizer checkpoint {checkpoint!r} does not fit the encoder '
+                f'{type(self.encoder).__name__}: missing {missing[:5]}, shape mismatches {bad[:3]}. '
+                'Check `encoder` and `prefix` in the tokenizer config.'
+            )
         self.encoder.load_state_dict({k: sd[k] for k in own}, strict=True)
         MMLogger.get_current_instance().info(
-            f'Visual tokenizer: loaded {len(own)}/{len(own)} tensors from {checkpoint}.')
+            f'Visual tokenizer: loaded {len(own)}/{len(own)} tensors from {checkpoint}.'
+        )
 
     def init_weights(self) -> None:
         """Weights come from the checkpoint; never re-initialise them."""

@@ -1,4 +1,5 @@
 """The frozen pre-trained ViT teacher of MCF ("partially pre-trained decoder" M1)."""
+
 from typing import List, Optional, Sequence
 
 import torch
@@ -7,10 +8,9 @@ from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mcf_mm.checkpoint import FORMATS, infer_vit_arch, load_vit_weights, read_checkpoint, to_vit_state_dict
 from mcf_mm.models.backbones import FaceViT
 from mcf_mm.registry import MODELS
-from mcf_mm.checkpoint import (FORMATS, infer_vit_arch, load_vit_weights, read_checkpoint,
-                                     to_vit_state_dict)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,12 +36,21 @@ class FrozenViTTeacher(BaseModule):
         arch_overrides: extra FaceViT arguments, e.g. to force an arch instead of inferring it.
     """
 
-    def __init__(self, checkpoint: str, out_indices: Sequence[int] = (2, 5, 8, 11), source: str = 'auto',
-                 branch: str = 'online', img_size: Optional[int] = None,
-                 data_mean: Sequence[float] = IMAGENET_MEAN, data_std: Sequence[float] = IMAGENET_STD,
-                 mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
-                 num_heads: Optional[int] = None, arch_overrides: Optional[dict] = None,
-                 init_cfg=None) -> None:
+    def __init__(
+        self,
+        checkpoint: str,
+        out_indices: Sequence[int] = (2, 5, 8, 11),
+        source: str = 'auto',
+        branch: str = 'online',
+        img_size: Optional[int] = None,
+        data_mean: Sequence[float] = IMAGENET_MEAN,
+        data_std: Sequence[float] = IMAGENET_STD,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        num_heads: Optional[int] = None,
+        arch_overrides: Optional[dict] = None,
+        init_cfg=None,
+    ) -> None:
         super().__init__(init_cfg)
         if source != 'auto' and source not in FORMATS:
             raise ValueError(f'teacher source={source!r} is invalid; choose one of {FORMATS} or "auto".')
@@ -55,10 +64,13 @@ class FrozenViTTeacher(BaseModule):
         depth = self.vit.num_layers
         bad = [i for i in out_indices if not 0 <= i < depth]
         if bad:
-            raise IndexError(f'teacher out_indices {bad} are out of range: the teacher in {checkpoint!r} has '
-                             f'{depth} blocks; use indices in [0, {depth - 1}] (ViT-B: (2, 5, 8, 11)).')
-        load_vit_weights(self.vit, checkpoint, source=fmt, branch=branch, min_matched=0.99,
-                         logger=MMLogger.get_current_instance())
+            raise IndexError(
+                f'teacher out_indices {bad} are out of range: the teacher in {checkpoint!r} has '
+                f'{depth} blocks; use indices in [0, {depth - 1}] (ViT-B: (2, 5, 8, 11)).'
+            )
+        load_vit_weights(
+            self.vit, checkpoint, source=fmt, branch=branch, min_matched=0.99, logger=MMLogger.get_current_instance()
+        )
         self.source = fmt
         self.out_indices = tuple(out_indices)
         if mean is None and fmt == 'clip':

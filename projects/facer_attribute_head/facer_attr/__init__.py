@@ -2,6 +2,7 @@
 
 Import it with ``custom_imports=dict(imports=['projects.facer_attribute_head.facer_attr'])``.
 """
+
 from .head import FacerAttributeHead
 from .metric import MeanAttributeAccuracy
 

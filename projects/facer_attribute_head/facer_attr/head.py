@@ -1,4 +1,5 @@
 """The attribute head of FaRL's ``facer`` library (METHOD.md §5), as an mmpretrain multi-label head."""
+
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -27,9 +28,18 @@ class FacerAttributeHead(MultiLabelClsHead):
         loss / thr / topk: as :class:`MultiLabelClsHead` (default sigmoid cross-entropy, threshold 0.5).
     """
 
-    def __init__(self, num_classes: int, in_channels: int, num_layers: int, num_extra_tokens: int = 1,
-                 dropout: float = 0.1, loss: dict = dict(type='CrossEntropyLoss', use_sigmoid=True),
-                 thr: Optional[float] = None, topk: Optional[int] = None, init_cfg=None) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        num_layers: int,
+        num_extra_tokens: int = 1,
+        dropout: float = 0.1,
+        loss: dict = dict(type='CrossEntropyLoss', use_sigmoid=True),
+        thr: Optional[float] = None,
+        topk: Optional[int] = None,
+        init_cfg=None,
+    ) -> None:
         super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
         if num_extra_tokens < 1:
             raise ValueError('FacerAttributeHead needs the CLS token: build the backbone with_cls_token=True.')
@@ -42,13 +52,15 @@ class FacerAttributeHead(MultiLabelClsHead):
     def pooled(self, feats: Sequence[Tensor]) -> Tensor:
         """Per layer (mean, max, CLS), each layer-normed: [N, 3K, D]."""
         if len(feats) != self.num_layers:
-            raise ValueError(f'FacerAttributeHead(num_layers={self.num_layers}) got {len(feats)} backbone '
-                             'outputs; set num_layers to len(backbone.out_indices).')
+            raise ValueError(
+                f'FacerAttributeHead(num_layers={self.num_layers}) got {len(feats)} backbone '
+                'outputs; set num_layers to len(backbone.out_indices).'
+            )
         out = []
         for x in feats:
             if x.dim() != 3:
                 raise ValueError(f'expected raw tokens [N, T, D], got {tuple(x.shape)}: use out_type="raw".')
-            patches = x[:, self.num_extra_tokens:]  # [N, L, D]
+            patches = x[:, self.num_extra_tokens :]  # [N, L, D]
             out += [patches.mean(dim=1), patches.max(dim=1).values, x[:, 0]]
         return torch.stack([norm(f) for norm, f in zip(self.norms, out)], dim=1)  # [N, 3K, D]
 

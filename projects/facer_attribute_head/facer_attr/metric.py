@@ -1,4 +1,5 @@
 """Mean attribute accuracy: accuracy of (score > thr) per attribute, averaged over attributes (facer/CelebA)."""
+
 from typing import List, Optional, Sequence
 
 import torch
@@ -10,14 +11,19 @@ from mcf_mm.registry import METRICS
 @METRICS.register_module()
 class MeanAttributeAccuracy(BaseMetric):
     """Args:
-        thr: decision threshold on the sigmoid score.
-        attribute_names: optional names, to also report each attribute's accuracy.
+    thr: decision threshold on the sigmoid score.
+    attribute_names: optional names, to also report each attribute's accuracy.
     """
 
     default_prefix = 'attr'
 
-    def __init__(self, thr: float = 0.5, attribute_names: Optional[Sequence[str]] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        thr: float = 0.5,
+        attribute_names: Optional[Sequence[str]] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.thr, self.names = thr, list(attribute_names) if attribute_names else None
 

@@ -11,11 +11,12 @@ Usage:
       [--exclude NAMES_TXT]
   python projects/facer_attribute_head/tools/make_attribute_annotations.py celeba ATTR_TXT OUT_DIR --partition P
 """
+
 import argparse
-import random
 import json
 import os
 import os.path as osp
+import random
 from typing import Dict, List, Optional, Tuple
 
 UTK_ATTRIBUTES = ['female', 'child', 'elderly', 'white', 'black', 'asian', 'indian']
@@ -32,10 +33,12 @@ def utkface_labels(name: str) -> Optional[List[int]]:
     return [i for i, f in enumerate(flags) if f]
 
 
-def from_utkface(img_dir: str, limit: Optional[int] = None,
-                 exclude: Optional[set] = None) -> Tuple[List[str], Dict[str, List[dict]]]:
-    names = sorted(n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png'))
-                   and n not in (exclude or set()))
+def from_utkface(
+    img_dir: str, limit: Optional[int] = None, exclude: Optional[set] = None
+) -> Tuple[List[str], Dict[str, List[dict]]]:
+    names = sorted(
+        n for n in os.listdir(img_dir) if n.lower().endswith(('.jpg', '.png')) and n not in (exclude or set())
+    )
     rows = [(n, utkface_labels(n)) for n in names]
     rows = [(n, lab) for n, lab in rows if lab is not None]
     if limit is not None and limit < len(rows):  # a seeded random subset: sorted names are ordered by age

@@ -1,4 +1,5 @@
 """Fixtures of the alignment tests: tiny dataset roots in the original annotation formats."""
+
 import os
 import os.path as osp
 

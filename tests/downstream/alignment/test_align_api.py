@@ -1,4 +1,5 @@
 """Three-line inference API and tools/infer_landmarks.py: JSON + PNG, points in original-image pixels."""
+
 import json
 import os.path as osp
 import runpy
@@ -16,8 +17,12 @@ from mcf_mm.downstream.common.geometry import crop_matrix, transform_points
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG = osp.join(REPO, 'configs', 'face_alignment', 'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
 ARCH = dict(TINY_ARCH, num_layers=4)  # one block per pyramid level
-TINY = {'model.backbone.arch': ARCH, 'model.neck.embed_dim': 32, 'model.head.in_channels': 32,
-        'model.head.channels': 16}
+TINY = {
+    'model.backbone.arch': ARCH,
+    'model.neck.embed_dim': 32,
+    'model.head.in_channels': 32,
+    'model.head.channels': 16,
+}
 
 
 @pytest.fixture(scope='module')
@@ -36,7 +41,7 @@ def model_and_ckpt(tmp_path_factory):
 def test_three_line_api_writes_json_and_png(model_and_ckpt):
     ckpt, image, folder = model_and_ckpt
     model = init_landmark_model(CFG, ckpt, cfg_options=TINY)
-    box = [30., 20., 90., 80.]
+    box = [30.0, 20.0, 90.0, 80.0]
     result = detect_landmarks(model, image, box=box)
     save_landmarks(result, image, str(folder / 'out.json'), str(folder / 'out.png'))
     saved = json.load(open(folder / 'out.json'))
@@ -64,10 +69,27 @@ def test_tool_writes_outputs(model_and_ckpt, tmp_path, monkeypatch):
     ckpt, image, _ = model_and_ckpt
     # the tool takes no cfg options: give it a config file with the tiny settings
     tiny_cfg = tmp_path / 'tiny.py'
-    tiny_cfg.write_text(f"_base_ = [{CFG!r}]\nmodel = dict(backbone=dict(arch={ARCH!r}),"
-                        " neck=dict(embed_dim=32), head=dict(in_channels=32, channels=16))\n")
-    monkeypatch.setattr(sys, 'argv', ['infer_landmarks.py', str(tiny_cfg), ckpt, image, '--out-dir',
-                                      str(tmp_path / 'out'), '--box', '30', '20', '90', '80'])
+    tiny_cfg.write_text(
+        f'_base_ = [{CFG!r}]\nmodel = dict(backbone=dict(arch={ARCH!r}),'
+        ' neck=dict(embed_dim=32), head=dict(in_channels=32, channels=16))\n'
+    )
+    monkeypatch.setattr(
+        sys,
+        'argv',
+        [
+            'infer_landmarks.py',
+            str(tiny_cfg),
+            ckpt,
+            image,
+            '--out-dir',
+            str(tmp_path / 'out'),
+            '--box',
+            '30',
+            '20',
+            '90',
+            '80',
+        ],
+    )
     runpy.run_path(osp.join(REPO, 'tools', 'infer_landmarks.py'), run_name='__main__')
     assert len(json.load(open(tmp_path / 'out' / 'face.json'))['keypoints']) == 29
     assert cv2.imread(str(tmp_path / 'out' / 'face.png')).shape == (90, 120, 3)

@@ -1,4 +1,5 @@
 """Codec: Gaussian targets, soft-argmax decoding, round trip on the 512² crop."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +19,7 @@ def test_soft_argmax_of_single_peak_returns_the_peak():
 
 
 def test_soft_argmax_of_symmetric_blob_returns_its_centre():
-    yy, xx = torch.meshgrid(torch.arange(112.), torch.arange(112.), indexing='ij')
+    yy, xx = torch.meshgrid(torch.arange(112.0), torch.arange(112.0), indexing='ij')
     blob = torch.exp(-((xx - 40) ** 2 + (yy - 71) ** 2) / 8.0)[None, None]  # centred on cell (40, 71)
     torch.testing.assert_close(soft_argmax(blob)[0, 0], torch.tensor([40.5 / 112, 71.5 / 112]))
 
@@ -29,7 +30,7 @@ def test_targets_peak_sigma_truncation_and_max_combination():
     maps = codec.encode(kpts)['heatmaps']  # [1, 128, 128]
     assert maps.shape == (1, 128, 128)
     assert maps[0, 20, 50] == pytest.approx(1.0)
-    assert maps[0, 20, 51] == pytest.approx(np.exp(-1 / (2 * 1.25 ** 2)))
+    assert maps[0, 20, 51] == pytest.approx(np.exp(-1 / (2 * 1.25**2)))
     assert maps[0, 20, 55] > 0 and maps[0, 20, 56] == 0  # radius 5 cells
     assert maps[0, 24, 54] == 0  # sqrt(32) > 5
     two = gaussian_heatmaps(np.array([[[0.2, 0.2]], [[0.21, 0.2]]]), (128, 128), 1.25, 5.0)

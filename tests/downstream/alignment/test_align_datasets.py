@@ -1,4 +1,5 @@
 """Each dataset class reads small fixtures in its original annotation format."""
+
 import os.path as osp
 
 import numpy as np
@@ -15,8 +16,7 @@ from mcf_mm.downstream.alignment.datasets import (
 
 def test_aflw19_reads_mat_with_ra_split_and_frontal_tags(aflw_root):
     root, ref = aflw_root
-    kw = dict(data_root=root, ann_file='AFLWinfo_release.mat', data_prefix=dict(img='data/flickr/'),
-              num_train=4)
+    kw = dict(data_root=root, ann_file='AFLWinfo_release.mat', data_prefix=dict(img='data/flickr/'), num_train=4)
     train = AFLW19MatDataset(split='train', **kw)
     test = AFLW19MatDataset(split='test', test_mode=True, **kw)
     assert [d['id'] for d in train] == list(ref['ra'][:4])
@@ -33,10 +33,15 @@ def test_aflw19_reads_mat_with_ra_split_and_frontal_tags(aflw_root):
 
 def test_300w_reads_hrnet_csv_and_tags_common_challenging(w300_root):
     root, ref = w300_root
-    ds = Face300WCSVDataset(data_root=root, ann_file='face_landmarks_300w_valid.csv', data_prefix=dict(img='images/'),
-                            subset_files=dict(common='face_landmarks_300w_valid_common.csv',
-                                              challenging='face_landmarks_300w_valid_challenge.csv'),
-                            test_mode=True)
+    ds = Face300WCSVDataset(
+        data_root=root,
+        ann_file='face_landmarks_300w_valid.csv',
+        data_prefix=dict(img='images/'),
+        subset_files=dict(
+            common='face_landmarks_300w_valid_common.csv', challenging='face_landmarks_300w_valid_challenge.csv'
+        ),
+        test_mode=True,
+    )
     assert len(ds) == 3
     assert [d['subsets'] for d in ds] == [['common'], ['common'], ['challenging']]
     name, s, cx, cy, pts = ref['common'][1]
@@ -49,10 +54,14 @@ def test_300w_reads_hrnet_csv_and_tags_common_challenging(w300_root):
 def test_wflw_reads_hrnet_csv_with_attribute_subsets(wflw_root):
     root, ref = wflw_root
     attrs = ('largepose', 'expression', 'illumination', 'makeup', 'occlusion', 'blur')
-    ds = WFLWCSVDataset(data_root=root, ann_file='face_landmarks_wflw_test.csv', data_prefix=dict(img='images/'),
-                        subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attrs}, test_mode=True)
-    assert [sorted(d['subsets']) for d in ds] == [sorted(attrs[j] for j in range(6) if j % 3 == i)
-                                                  for i in range(3)]
+    ds = WFLWCSVDataset(
+        data_root=root,
+        ann_file='face_landmarks_wflw_test.csv',
+        data_prefix=dict(img='images/'),
+        subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attrs},
+        test_mode=True,
+    )
+    assert [sorted(d['subsets']) for d in ds] == [sorted(attrs[j] for j in range(6) if j % 3 == i) for i in range(3)]
     assert ds[2]['keypoints'].shape == (1, 98, 2)
 
 

@@ -1,4 +1,5 @@
 """Face alignment metric: NME per normaliser vs hand computation; AUC/FR vs explicit integration."""
+
 import numpy as np
 import pytest
 
@@ -7,13 +8,12 @@ from mcf_mm.downstream.alignment.metrics import FaceAlignmentMetric, ced_auc_fr,
 
 
 def _two_faces():
-    gt = np.array([[[0., 0.], [4., 0.], [0., 3.]],
-                   [[10., 10.], [20., 10.], [10., 20.]]])  # [2, 3, 2]
+    gt = np.array([[[0.0, 0.0], [4.0, 0.0], [0.0, 3.0]], [[10.0, 10.0], [20.0, 10.0], [10.0, 20.0]]])  # [2, 3, 2]
     pred = gt.copy()
-    pred[0, 0] += [3., 4.]  # error 5 on point 0 of face 0
-    pred[1, 1] += [0., 2.]  # error 2 on point 1 of face 1
-    pred[1, 2] += [1., 0.]  # error 1 on point 2 of face 1
-    box = np.array([[0., 0., 4., 9.], [10., 10., 13., 14.]])  # w,h = (4, 9) and (3, 4)
+    pred[0, 0] += [3.0, 4.0]  # error 5 on point 0 of face 0
+    pred[1, 1] += [0.0, 2.0]  # error 2 on point 1 of face 1
+    pred[1, 2] += [1.0, 0.0]  # error 1 on point 2 of face 1
+    box = np.array([[0.0, 0.0, 4.0, 9.0], [10.0, 10.0, 13.0, 14.0]])  # w,h = (4, 9) and (3, 4)
     return pred, gt, box
 
 
@@ -67,13 +67,25 @@ def test_perfect_and_failed_predictions():
 def test_subsets_evaluated_in_one_run_and_keys_name_normaliser():
     pred, gt, box = _two_faces()
     metric = FaceAlignmentMetric(normalizers=dict(box='box'), ced=[('box', 0.07)], subsets=('frontal',))
-    samples = [dict(pred_instances=dict(keypoints=pred[i:i + 1]),
-                    gt_instances=dict(keypoints=gt[i:i + 1], bboxes=box[i:i + 1]),
-                    subsets=['frontal'] if i == 1 else []) for i in range(2)]
+    samples = [
+        dict(
+            pred_instances=dict(keypoints=pred[i : i + 1]),
+            gt_instances=dict(keypoints=gt[i : i + 1], bboxes=box[i : i + 1]),
+            subsets=['frontal'] if i == 1 else [],
+        )
+        for i in range(2)
+    ]
     metric.process([], samples)
     out = metric.compute_metrics(metric.results)
-    assert set(out) == {'NME_box', 'AUC_box@0.07', 'FR_box@0.07', 'frontal/NME_box', 'frontal/AUC_box@0.07',
-                        'frontal/FR_box@0.07', 'num_faces'}
+    assert set(out) == {
+        'NME_box',
+        'AUC_box@0.07',
+        'FR_box@0.07',
+        'frontal/NME_box',
+        'frontal/AUC_box@0.07',
+        'frontal/FR_box@0.07',
+        'num_faces',
+    }
     assert out['frontal/NME_box'] == pytest.approx(100 / np.sqrt(12))
     nme = np.array([(5 / 3) / 6, 1 / np.sqrt(12)])
     auc, fr = ced_auc_fr(nme, 0.07)
@@ -102,8 +114,10 @@ def test_indices_are_checked_against_the_point_count_when_the_loop_sets_dataset_
         metric.dataset_meta = dict(num_keypoints=29)
     metric = FaceAlignmentMetric(normalizers=dict(inter_ocular=(1, 5)))
     metric.dataset_meta = dict(dataset_name='no count')  # no num_keypoints: checked on the first face instead
-    face = dict(pred_instances=dict(keypoints=np.zeros((1, 3, 2))),
-                gt_instances=dict(keypoints=np.zeros((1, 3, 2)), bboxes=np.array([[0., 0., 1., 1.]])))
+    face = dict(
+        pred_instances=dict(keypoints=np.zeros((1, 3, 2))),
+        gt_instances=dict(keypoints=np.zeros((1, 3, 2)), bboxes=np.array([[0.0, 0.0, 1.0, 1.0]])),
+    )
     with pytest.raises(ValueError, match='uses landmark index 5, but the dataset has 3 points'):
         metric.process([], [face])
 
@@ -132,8 +146,11 @@ def test_wrong_indices_stop_a_run_before_its_first_iteration(helen_root, tmp_pat
     runner = Runner.from_cfg(cfg)
     counter = CountIterations()
     runner.register_hook(counter)
-    with pytest.raises(ValueError, match=r'"inter_ocular" uses landmark index 36, but the dataset has 29 points'
-                                         r'.*Set val_evaluator\.normalizers\.inter_ocular'):
+    with pytest.raises(
+        ValueError,
+        match=r'"inter_ocular" uses landmark index 36, but the dataset has 29 points'
+        r'.*Set val_evaluator\.normalizers\.inter_ocular',
+    ):
         runner.train()
     assert counter.train_iters == 0
     with pytest.raises(ValueError, match='index 36, but the dataset has 29 points'):

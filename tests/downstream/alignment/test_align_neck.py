@@ -1,5 +1,6 @@
 """The alignment neck is mmseg's Feature2Pyramid, built cross-scope from mmpose configs: its levels against
 their definition, and the parameter names trained alignment checkpoints carry."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,6 +11,7 @@ import mcf_mm.downstream.alignment  # noqa: F401  (imports mmseg's models, which
 
 def _build(norm_cfg: dict, **kwargs):
     from mmpose.registry import MODELS
+
     with DefaultScope.overwrite_default_scope('mmpose'):
         return MODELS.build(dict(type='mmseg.Feature2Pyramid', embed_dim=8, norm_cfg=norm_cfg, **kwargs))
 
@@ -30,10 +32,12 @@ def test_levels_match_their_definition():
     y = F.conv_transpose2d(x[0], c1.weight, c1.bias, stride=2)
     y = (y - bn.running_mean[:, None, None]) / torch.sqrt(bn.running_var[:, None, None] + bn.eps)
     y = F.gelu(y * bn.weight[:, None, None] + bn.bias[:, None, None])
-    expected = [F.conv_transpose2d(y, c2.weight, c2.bias, stride=2),  # [N, D, 4h, 4w]
-                F.conv_transpose2d(x[1], c3.weight, c3.bias, stride=2),  # [N, D, 2h, 2w]
-                x[2],  # [N, D, h, w]
-                F.max_pool2d(x[3], 2)]  # [N, D, h/2, w/2]
+    expected = [
+        F.conv_transpose2d(y, c2.weight, c2.bias, stride=2),  # [N, D, 4h, 4w]
+        F.conv_transpose2d(x[1], c3.weight, c3.bias, stride=2),  # [N, D, 2h, 2w]
+        x[2],  # [N, D, h, w]
+        F.max_pool2d(x[3], 2),
+    ]  # [N, D, h/2, w/2]
     for got, want in zip(out, expected):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     assert [tuple(t.shape[-2:]) for t in out] == [(20, 24), (10, 12), (5, 6), (2, 3)]
@@ -42,9 +46,19 @@ def test_levels_match_their_definition():
 def test_parameter_names_of_trained_checkpoints_load():
     names = set(_build(dict(type='SyncBN', requires_grad=True)).state_dict())
     # the names the former FacePyramidNeck (a subclass) saved under ``neck.``
-    assert names == {'upsample_4x.0.weight', 'upsample_4x.0.bias', 'upsample_4x.1.weight', 'upsample_4x.1.bias',
-                     'upsample_4x.1.running_mean', 'upsample_4x.1.running_var', 'upsample_4x.1.num_batches_tracked',
-                     'upsample_4x.3.weight', 'upsample_4x.3.bias', 'upsample_2x.0.weight', 'upsample_2x.0.bias'}
+    assert names == {
+        'upsample_4x.0.weight',
+        'upsample_4x.0.bias',
+        'upsample_4x.1.weight',
+        'upsample_4x.1.bias',
+        'upsample_4x.1.running_mean',
+        'upsample_4x.1.running_var',
+        'upsample_4x.1.num_batches_tracked',
+        'upsample_4x.3.weight',
+        'upsample_4x.3.bias',
+        'upsample_2x.0.weight',
+        'upsample_2x.0.bias',
+    }
 
 
 def test_only_the_four_level_layouts_exist():

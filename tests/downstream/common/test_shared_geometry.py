@@ -1,4 +1,5 @@
 """The one geometry convention of the downstream plugins, against OpenCV and closed-form definitions."""
+
 import math
 
 import cv2
@@ -38,7 +39,7 @@ def test_positive_angle_turns_counter_clockwise_on_screen():
 
 def test_deterministic_crop_maps_box_to_the_crop():
     m = crop_matrix([100, 50, 300, 150], 512, face_scale=1.0)  # longer side 200 fills the crop
-    corners = transform_points(np.array([[0., 0.], [200., 100.], [100., 50.], [300., 50.]]), m)
+    corners = transform_points(np.array([[0.0, 0.0], [200.0, 100.0], [100.0, 50.0], [300.0, 50.0]]), m)
     centre = 511 / 2
     np.testing.assert_allclose(corners[1], [centre, centre])  # box centre -> crop centre
     np.testing.assert_allclose(corners[3] - corners[2], [512, 0])  # width 200 -> 512
@@ -47,7 +48,7 @@ def test_deterministic_crop_maps_box_to_the_crop():
 
 
 def test_crop_matrix_is_the_closed_form_similarity():
-    box, s, fs, ang, zoom, shift = [10., 20., 110., 140.], 64, 0.8, 7.0, 1.05, (0.02, -0.03)
+    box, s, fs, ang, zoom, shift = [10.0, 20.0, 110.0, 140.0], 64, 0.8, 7.0, 1.05, (0.02, -0.03)
     m = crop_matrix(box, s, face_scale=fs, angle_deg=ang, scale=zoom, shift=shift)
     k = s / (max(box[2] - box[0], box[3] - box[1]) / fs) * zoom
     a = math.radians(ang)
@@ -64,8 +65,14 @@ def test_crop_then_inverse_is_identity_within_a_thousandth_px(seed):
     rng = np.random.default_rng(seed)
     x1, y1 = rng.uniform(0, 400, size=2)
     box = [x1, y1, x1 + rng.uniform(20, 300), y1 + rng.uniform(20, 300)]
-    m = crop_matrix(box, 512, face_scale=0.8, angle_deg=rng.uniform(-10, 10), scale=rng.uniform(0.9, 1.1),
-                    shift=tuple(rng.uniform(-0.05, 0.05, size=2)))
+    m = crop_matrix(
+        box,
+        512,
+        face_scale=0.8,
+        angle_deg=rng.uniform(-10, 10),
+        scale=rng.uniform(0.9, 1.1),
+        shift=tuple(rng.uniform(-0.05, 0.05, size=2)),
+    )
     pts = rng.uniform(0, 800, size=(1, 98, 2))
     back = crop_to_image(transform_points(pts, m), m)
     assert np.abs(back - pts).max() < 1e-3

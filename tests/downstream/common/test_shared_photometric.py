@@ -1,5 +1,6 @@
 """The shared photometric transforms: each against its closed-form definition on seeded draws, and the same
 class in mmpose's and mmseg's registries."""
+
 import numpy as np
 import pytest
 
@@ -31,7 +32,7 @@ def test_occlusion_zeroes_the_drawn_rectangle_only():
         rh, rw = int(np.random.uniform(0.05, 0.5) * 33), int(np.random.uniform(0.05, 0.5) * 41)
         y, x = np.random.randint(0, 33 - rh + 1), np.random.randint(0, 41 - rw + 1)
         expected = IMG.copy()
-        expected[y:y + rh, x:x + rw] = 0
+        expected[y : y + rh, x : x + rw] = 0
         np.testing.assert_array_equal(out, expected)
 
 
@@ -81,6 +82,7 @@ def test_face_gamma_picks_sqrt_identity_or_square():
 
 def test_gaussian_blur_matches_a_gaussian_filter_inside():
     from scipy.ndimage import gaussian_filter
+
     out = _run(RandomBlur(prob=1.0, max_sigma=2.0), 4).astype(np.float64)
     np.random.seed(4)
     np.random.rand()
@@ -97,7 +99,7 @@ def test_face_blur_is_a_box_mean_of_the_drawn_size():
     k = int(70 * np.random.uniform(0.0, 0.1))
     assert k > 1
     y, x = 30, 40  # anchor at the kernel centre k // 2, as OpenCV
-    window = img[y - k // 2:y - k // 2 + k, x - k // 2:x - k // 2 + k].astype(np.float64)
+    window = img[y - k // 2 : y - k // 2 + k, x - k // 2 : x - k // 2 + k].astype(np.float64)
     np.testing.assert_allclose(out[y, x], window.mean(axis=(0, 1)), atol=0.5 + 1e-9)
     np.testing.assert_array_equal(_run(FaceRandomBlur(max_ratio=0.001), 2, img), img)  # k <= 1: unchanged
 
@@ -113,6 +115,7 @@ def test_the_same_classes_are_registered_in_both_hosts():
 
     import mcf_mm.downstream.alignment  # noqa: F401
     import mcf_mm.downstream.parsing  # noqa: F401
+
     for cls in PHOTOMETRIC_TRANSFORMS:
         assert POSE.get(cls.__name__) is cls and SEG.get(cls.__name__) is cls
         built = SEG.build(dict(type=cls.__name__))

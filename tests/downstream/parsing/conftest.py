@@ -1,4 +1,5 @@
 """Tiny face-parsing fixtures written in the ORIGINAL release layouts of LaPa, CelebAMask-HQ and FASSEG."""
+
 import os
 import os.path as osp
 
@@ -7,9 +8,22 @@ import numpy as np
 import pytest
 
 # Synthetic "face": class id -> BGR colour, drawn as ellipses so every class covers some pixels.
-_COLOURS = np.array([[30, 30, 30], [140, 170, 220], [40, 60, 90], [200, 200, 255], [90, 90, 200],
-                     [60, 120, 60], [120, 60, 160], [10, 200, 200], [220, 120, 40], [180, 40, 40],
-                     [90, 40, 20]], np.uint8)
+_COLOURS = np.array(
+    [
+        [30, 30, 30],
+        [140, 170, 220],
+        [40, 60, 90],
+        [200, 200, 255],
+        [90, 90, 200],
+        [60, 120, 60],
+        [120, 60, 160],
+        [10, 200, 200],
+        [220, 120, 40],
+        [180, 40, 40],
+        [90, 40, 20],
+    ],
+    np.uint8,
+)
 
 
 def draw_face(h: int, w: int, rng: np.random.RandomState, lapa_ids: bool = True):
@@ -17,6 +31,7 @@ def draw_face(h: int, w: int, rng: np.random.RandomState, lapa_ids: bool = True)
     label = np.zeros((h, w), np.uint8)
     cx, cy = w / 2 + rng.uniform(-2, 2), h / 2 + rng.uniform(-2, 2)
     s = min(h, w) / 48.0
+
     def ell(c, ax, v):
         cv2.ellipse(label, (int(c[0]), int(c[1])), (int(ax[0]), int(ax[1])), 0, 0, 360, int(v), -1)
 
@@ -55,8 +70,14 @@ def write_lapa(root: str, counts=dict(train=3, val=2, test=2), size=(48, 56), se
 
 
 # CelebA-HQ index -> (CelebA file, partition)
-CELEBA_FIXTURE = {0: ('000005.jpg', 0), 1: ('000017.jpg', 0), 2: ('000002.jpg', 0), 3: ('182700.jpg', 1),
-                  4: ('190001.jpg', 2), 5: ('200000.jpg', 2)}
+CELEBA_FIXTURE = {
+    0: ('000005.jpg', 0),
+    1: ('000017.jpg', 0),
+    2: ('000002.jpg', 0),
+    3: ('182700.jpg', 1),
+    4: ('190001.jpg', 2),
+    5: ('200000.jpg', 2),
+}
 
 
 def write_celebamask_hq(root: str, img_size=64, mask_size=32, seed=0) -> str:
@@ -78,11 +99,16 @@ def write_celebamask_hq(root: str, img_size=64, mask_size=32, seed=0) -> str:
         img, _, _ = draw_face(img_size, img_size, rng)
         cv2.imwrite(osp.join(root, 'CelebA-HQ-img', f'{i}.jpg'), img)
         parts = {
-            'skin': (slice(4, 28), slice(6, 26)), 'neck': (slice(20, 32), slice(10, 22)),
-            'cloth': (slice(28, 32), slice(0, 32)), 'hair': (slice(0, 10), slice(4, 28)),
-            'l_eye': (slice(12, 14), slice(9, 13)), 'r_eye': (slice(12, 14), slice(19, 23)),
-            'eye_g': (slice(11, 15), slice(8, 24)), 'nose': (slice(14, 19), slice(14, 18)),
-            'u_lip': (slice(20, 22), slice(12, 20)), 'l_lip': (slice(21, 23), slice(12, 20)),
+            'skin': (slice(4, 28), slice(6, 26)),
+            'neck': (slice(20, 32), slice(10, 22)),
+            'cloth': (slice(28, 32), slice(0, 32)),
+            'hair': (slice(0, 10), slice(4, 28)),
+            'l_eye': (slice(12, 14), slice(9, 13)),
+            'r_eye': (slice(12, 14), slice(19, 23)),
+            'eye_g': (slice(11, 15), slice(8, 24)),
+            'nose': (slice(14, 19), slice(14, 18)),
+            'u_lip': (slice(20, 22), slice(12, 20)),
+            'l_lip': (slice(21, 23), slice(12, 20)),
             'neck_l': (slice(26, 28), slice(12, 20)),
         }
         if i % 2:  # some images lack some parts, as in the release
@@ -111,16 +137,26 @@ def write_fasseg(root: str, seed=0) -> str:
 
     for split, n in (('Train', 4), ('Test', 2)):
         for i in range(1, n + 1):
-            put(osp.join(root, 'V1', f'{split}_RGB', f'{i}.png'),
-                osp.join(root, 'V2', f'{split}_LabelIndex', f'{i}.png'), 48, 36 + i)
-    for split, lab_dir, poses in (('Train', 'Train_labelindex', ('0', '-15')),
-                                  ('Test', 'Test_labelindex', ('0', '+30'))):
+            put(
+                osp.join(root, 'V1', f'{split}_RGB', f'{i}.png'),
+                osp.join(root, 'V2', f'{split}_LabelIndex', f'{i}.png'),
+                48,
+                36 + i,
+            )
+    for split, lab_dir, poses in (
+        ('Train', 'Train_labelindex', ('0', '-15')),
+        ('Test', 'Test_labelindex', ('0', '+30')),
+    ):
         for pose in poses:
             name = f'personne01146+0{pose if pose != "0" else "+0"}.png'
-            put(osp.join(root, 'V3', f'{split}_RGB', pose, name), osp.join(root, 'V3', lab_dir, pose, name),
-                48, 40)
-    put(osp.join(root, 'V3', 'Test_RGB', '+30', 'personne15248+0+30.png'),
-        osp.join(root, 'V3', 'Test_labelindex', '+30', 'personne15248+0+30.png'), 48, 40, lab_hw=(48, 44))
+            put(osp.join(root, 'V3', f'{split}_RGB', pose, name), osp.join(root, 'V3', lab_dir, pose, name), 48, 40)
+    put(
+        osp.join(root, 'V3', 'Test_RGB', '+30', 'personne15248+0+30.png'),
+        osp.join(root, 'V3', 'Test_labelindex', '+30', 'personne15248+0+30.png'),
+        48,
+        40,
+        lab_hw=(48, 44),
+    )
     return root
 
 

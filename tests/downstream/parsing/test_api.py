@@ -1,4 +1,5 @@
 """Three-line inference API and tools/infer_parsing.py: label PNG and overlay at the input image's size."""
+
 import importlib.util
 import os.path as osp
 import sys
@@ -20,12 +21,13 @@ CFG_DIR = osp.join(ROOT, 'configs', 'face_parsing')
 def _tiny_config(tmp_path, name: str, data_root: str) -> str:
     path = tmp_path / f'tiny_{name}'
     path.write_text(
-        f"_base_ = [{osp.join(CFG_DIR, name)!r}]\n"
-        "model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=4, num_heads=2,\n"
-        "                                     feedforward_channels=64), out_indices=(0, 1, 2, 3)),\n"
+        f'_base_ = [{osp.join(CFG_DIR, name)!r}]\n'
+        'model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=4, num_heads=2,\n'
+        '                                     feedforward_channels=64), out_indices=(0, 1, 2, 3)),\n'
         "             neck=dict(embed_dim=32, norm_cfg=dict(type='BN')),\n"
         "             decode_head=dict(in_channels=[32] * 4, channels=16, norm_cfg=dict(type='BN')))\n"
-        f"test_dataloader = dict(dataset=dict(data_root={data_root!r}))\n")
+        f'test_dataloader = dict(dataset=dict(data_root={data_root!r}))\n'
+    )
     return str(path)
 
 
@@ -55,8 +57,7 @@ def test_api_matches_the_test_pipeline_and_writes_pngs(tmp_path, fasseg_root):
     # array input gives the same answer as a path
     torch.testing.assert_close(parse_face(model, cv2.imread(image)).seg_logits.data, result.seg_logits.data)
     label_png, overlay_png = save_parsing(result, image, str(tmp_path / 'out' / 'face'))
-    np.testing.assert_array_equal(cv2.imread(label_png, cv2.IMREAD_UNCHANGED),
-                                  result.pred_sem_seg.data[0].numpy())
+    np.testing.assert_array_equal(cv2.imread(label_png, cv2.IMREAD_UNCHANGED), result.pred_sem_seg.data[0].numpy())
     assert cv2.imread(overlay_png).shape == (h, w, 3)
 
 

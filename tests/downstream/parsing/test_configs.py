@@ -167,7 +167,7 @@ def test_runner_trains_and_tests_through_the_tools(name, request, tmp_path):
     assert ckpt.is_file()
     state = torch.load(ckpt, map_location='cpu', weights_only=True)  # runner checkpoints are plain data
     # mmengine's EMAHook keeps an average of every tensor (`module.<name>`) and swaps it into `state_dict` at save
-    ema = {k[len('module.'):]: v for k, v in state['ema_state_dict'].items() if k.startswith('module.')}
+    ema = {k[len('module.') :]: v for k, v in state['ema_state_dict'].items() if k.startswith('module.')}
     assert set(ema) == set(state['state_dict'])
     assert all(ema[k].shape == v.shape for k, v in state['state_dict'].items())
     assert int(state['ema_state_dict']['steps']) >= 1  # the average was updated

@@ -1,4 +1,5 @@
 """Face F1: one confusion matrix over the test set, mean over classes without background."""
+
 import numpy as np
 import pytest
 import torch
@@ -45,7 +46,7 @@ def _independent_f1(samples) -> np.ndarray:
 
 def _run(metric, samples, batch=2):
     for i in range(0, len(samples), batch):
-        metric.process({}, samples[i:i + batch])
+        metric.process({}, samples[i : i + batch])
     return metric.compute_metrics(metric.results)
 
 
@@ -68,9 +69,12 @@ def test_differs_from_mmseg_mfscore_exactly_by_the_background_term():
     metric = FaceF1Metric(background_index=0)
     metric.dataset_meta = dict(classes=CLASSES)
     res = _run(metric, samples)
-    areas = [IoUMetric.intersect_and_union(s['pred_sem_seg']['data'].squeeze(0),
-                                           s['gt_sem_seg']['data'].squeeze(0), len(CLASSES), 255)
-             for s in samples]
+    areas = [
+        IoUMetric.intersect_and_union(
+            s['pred_sem_seg']['data'].squeeze(0), s['gt_sem_seg']['data'].squeeze(0), len(CLASSES), 255
+        )
+        for s in samples
+    ]
     totals = [sum(a[k] for a in areas) for k in range(4)]  # torch tensors, as mmseg expects
     mm = IoUMetric.total_area_to_metrics(*totals, metrics=['mFscore'])
     mm_mean = float(np.nanmean(mm['Fscore'])) * 100  # mmseg's mFscore, background included

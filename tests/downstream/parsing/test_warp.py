@@ -1,4 +1,5 @@
 """RoI tanh warp: exact formula, round trips of coordinates and images, 5-point similarity alignment."""
+
 import numpy as np
 import torch
 
@@ -60,8 +61,7 @@ def test_coordinates_round_trip_within_1e3():
 def test_landmarks_align_onto_the_template():
     pts = template_points((512, 512)) * 0.3 + 17.0
     m = align_matrix_from_landmarks(pts, (512, 512))
-    np.testing.assert_allclose(original_to_warped(pts, m, 0.0, (512, 512)), template_points((512, 512)),
-                               atol=1e-6)
+    np.testing.assert_allclose(original_to_warped(pts, m, 0.0, (512, 512)), template_points((512, 512)), atol=1e-6)
     np.testing.assert_allclose(template_points((512, 512))[0], (FACE_TEMPLATE_5PTS[0] + 1) * 511 / 2)
 
 
@@ -69,7 +69,8 @@ def test_random_face_affine_turns_clockwise_by_the_draw_about_the_canvas_centre(
     canvas, start = (40, 56), np.diag([0.5, 0.5, 1.0])
     np.random.seed(3)
     out = RandomFaceAffine(rotate_std=18.0, scale_std=0.1, shift=0.01).transform(
-        dict(warp_matrix=start, canvas_shape=canvas))['warp_matrix']
+        dict(warp_matrix=start, canvas_shape=canvas)
+    )['warp_matrix']
     np.random.seed(3)
     t = np.deg2rad(np.random.normal(0.0, 18.0))
     k = np.random.normal(1.0, 0.1)
