@@ -1,4 +1,4 @@
-"""Face alignment metrics with the exact FaRL/MCF definitions (METHOD.md §4).
+"""Face alignment metrics with the exact FaRL/MCF definitions (see docs/protocols.md).
 
 NME of a face = mean over ALL points of ||pred - gt|| / d (visibility ignored); reported NME = mean over
 faces. CED/AUC/FR at t: x = 0, 1e-4, ..., t; CED(x) = fraction of faces with NME <= x;

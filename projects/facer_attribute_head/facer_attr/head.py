@@ -1,4 +1,4 @@
-"""The attribute head of FaRL's ``facer`` library (METHOD.md §5), as an mmpretrain multi-label head."""
+"""The attribute head of FaRL's ``facer`` library, as an mmpretrain multi-label head."""
 
 from typing import Optional, Sequence, Tuple
 
