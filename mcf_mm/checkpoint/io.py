@@ -14,13 +14,14 @@ import io
 import os
 import os.path as osp
 import pickletools
-import tempfile
 import types
 import zipfile
 from collections import Counter, OrderedDict
 from typing import Any, List, Set
 
 import torch
+
+from mcf_mm.utils.fileio import atomic_write_bytes
 
 SAFE_CLASSES = (argparse.Namespace,)
 _LEAVES = (
@@ -263,23 +264,3 @@ def atomic_save(obj: Any, path: str) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(buf.getvalue(), path)
-
-
-def atomic_write_bytes(data: bytes, path: str) -> None:
-    """Write ``data`` to a temporary file in the target folder, then rename it onto ``path``."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + osp.basename(path) + '.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise

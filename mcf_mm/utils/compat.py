@@ -21,8 +21,6 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from .fileio import atomic_write_bytes  # noqa: F401  (kept importable from here for existing callers)
-
 _MMCV_OPS_SCOPES = ('mmseg', 'mmpose', 'mmdet')
 
 

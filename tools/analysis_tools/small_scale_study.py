@@ -26,7 +26,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from mcf_mm.utils.compat import atomic_write_bytes
+from mcf_mm.utils.fileio import atomic_write_bytes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PRETRAIN = {

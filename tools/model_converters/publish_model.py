@@ -17,7 +17,7 @@ from typing import Any, List, Optional
 import torch
 
 from mcf_mm.checkpoint import CheckpointFormatError, read_checkpoint
-from mcf_mm.checkpoint.io import atomic_write_bytes
+from mcf_mm.utils.fileio import atomic_write_bytes
 
 DROPPED = ('optimizer', 'param_schedulers', 'message_hub', 'scaler', 'lr_scheduler', 'ema_state_dict')
 
