@@ -13,7 +13,7 @@ from mcf_mm.registry import DATASETS, TRANSFORMS
 
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from .file_io import DEFAULT_MAX_FILE_BYTES, describe_scan, read_regular_file, scan_image_files
-from .skip_counter import SkipCounter
+from .skip_counter import SkipCounter, SkipCountingMixin
 
 
 def build_pipeline(pipeline) -> list:
@@ -57,7 +57,7 @@ def open_lmdb(path: str):
 
 
 @DATASETS.register_module()
-class FaceImageDataset(BaseDataset):
+class FaceImageDataset(SkipCountingMixin, BaseDataset):
     """Face images without labels; unreadable samples are skipped with a warning and counted.
 
     Exactly one source:
@@ -102,12 +102,8 @@ class FaceImageDataset(BaseDataset):
         self.skip_counter = SkipCounter()  # replaced by one sized to the dataset in full_init
         super().__init__(data_root=data_root, ann_file=ann_file, pipeline=build_pipeline(pipeline), **kwargs)
 
-    def full_init(self) -> None:
-        """Load the list, then size the shared skip counter (before any DataLoader worker is forked)."""
-        super().full_init()
-        if self.skip_counter.num_samples != len(self):
-            source = self.lmdb_path or self.ann_file or self.data_root
-            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, source)
+    def _skip_source(self) -> str:
+        return self.lmdb_path or self.ann_file or self.data_root
 
     # ------------------------------------------------------------------ listing
     def load_data_list(self) -> List[dict]:
@@ -166,16 +162,6 @@ class FaceImageDataset(BaseDataset):
         return [dict(lmdb_key=k) for k in keys]
 
     # ------------------------------------------------------------------ loading
-    @property
-    def num_skipped(self) -> int:
-        """Distinct unreadable samples found so far (all workers of this process)."""
-        return self.skip_counter.num_skipped
-
-    @property
-    def num_checked(self) -> int:
-        """Sample reads so far (all workers of this process)."""
-        return self.skip_counter.num_checked
-
     def _read_bytes(self, info: dict) -> bytes:
         if 'img_path' in info:
             return read_regular_file(info['img_path'], self.max_file_bytes)

@@ -17,7 +17,7 @@ from mmengine.logging import MMLogger
 from mcf_mm.datasets.decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from mcf_mm.datasets.face_image import build_pipeline
 from mcf_mm.datasets.file_io import DEFAULT_MAX_FILE_BYTES
-from mcf_mm.datasets.skip_counter import SkipCounter
+from mcf_mm.datasets.skip_counter import SkipCounter, SkipCountingMixin
 from mcf_mm.registry import DATASETS, TRANSFORMS
 
 from .tokenizer import get_tokenizer
@@ -48,7 +48,7 @@ def expand_shards(shards: Union[str, Sequence[str]], root: str = '') -> List[str
 
 
 @DATASETS.register_module()
-class ImageTextTarDataset(BaseDataset):
+class ImageTextTarDataset(SkipCountingMixin, BaseDataset):
     """Image-text dataset over uncompressed tar shards.
 
     Args:
@@ -81,23 +81,8 @@ class ImageTextTarDataset(BaseDataset):
         self.skip_counter = SkipCounter()  # shared by the DataLoader workers; sized in full_init
         super().__init__(ann_file='', data_root=data_root, pipeline=build_pipeline(pipeline), **kwargs)
 
-    def full_init(self) -> None:
-        """Index the shards, then size the shared skip counter (before any DataLoader worker is forked)."""
-        super().full_init()
-        if self.skip_counter.num_samples != len(self):
-            self.skip_counter = SkipCounter(
-                len(self), self.max_bad_fraction, self.min_checked, f'{self.data_root}/{self.shards}'
-            )
-
-    @property
-    def num_skipped(self) -> int:
-        """Distinct samples with an unreadable image so far (all workers of this process)."""
-        return self.skip_counter.num_skipped
-
-    @property
-    def num_checked(self) -> int:
-        """Sample reads so far (all workers of this process)."""
-        return self.skip_counter.num_checked
+    def _skip_source(self) -> str:
+        return f'{self.data_root}/{self.shards}'
 
     def load_data_list(self) -> List[dict]:
         paths = expand_shards(self.shards, self.data_root)

@@ -104,3 +104,36 @@ class SkipCounter:
                 '`max_bad_fraction` if this is expected.'
             )
         return events, checked
+
+
+class SkipCountingMixin:
+    """The shared :class:`SkipCounter` of a ``BaseDataset`` subclass: sized in ``full_init``, read as properties.
+
+    Put it before ``BaseDataset`` in the bases. The subclass sets ``skip_counter = SkipCounter()``,
+    ``max_bad_fraction`` and ``min_checked`` in ``__init__`` (before ``BaseDataset.__init__``) and names its data
+    in :meth:`_skip_source`. The counter is sized before any DataLoader worker is forked.
+    """
+
+    skip_counter: SkipCounter
+    max_bad_fraction: float
+    min_checked: int
+
+    def _skip_source(self) -> str:
+        """What the "dataset looks broken" error names (the dataset's path)."""
+        raise NotImplementedError
+
+    def full_init(self) -> None:
+        """Load the sample list, then size the shared skip counter to the dataset."""
+        super().full_init()
+        if self.skip_counter.num_samples != len(self):
+            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, self._skip_source())
+
+    @property
+    def num_skipped(self) -> int:
+        """Distinct unreadable samples found so far (all workers of this process)."""
+        return self.skip_counter.num_skipped
+
+    @property
+    def num_checked(self) -> int:
+        """Sample reads so far (all workers of this process)."""
+        return self.skip_counter.num_checked
