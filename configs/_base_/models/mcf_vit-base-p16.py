@@ -1,20 +1,11 @@
-# MCF with a ViT-B/16 online encoder. Faithful switches are set in the recipe config.
+# MCF with a ViT-B/16 online encoder (the parts shared with MAE: ./masked_pretrain.py). Faithful switches are
+# set in the recipe config.
+_base_ = ['./masked_pretrain.py']
 model = dict(
     type='MCF',
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
-    ),
-    backbone=dict(type='FaceViT', arch='base', img_size=224, patch_size=16, mask_ratio=0.75),
+    backbone=dict(type='FaceViT', arch='base', img_size=224, patch_size=16),
     neck=dict(
-        type='MAEPretrainDecoder',
-        num_patches=196,
-        patch_size=16,
-        in_chans=3,
-        embed_dim=768,
-        decoder_embed_dim=512,
-        decoder_depth=8,
-        decoder_num_heads=16,
-        mlp_ratio=4,
+        num_patches=196, patch_size=16, embed_dim=768, decoder_embed_dim=512, decoder_depth=8, decoder_num_heads=16
     ),
     head=dict(type='FeatureDistillHead', norm_dim='token', loss_weight=1000.0),
     # The frozen "partially pre-trained decoder": MoCo-v3 ViT-B/16 (keys module.base_encoder.*).

@@ -1,24 +1,11 @@
-# MCF with the demo ViT at 32 px, patch 4 (8 x 8 patches): the recipe's parts at toy width. Its frozen teacher
-# is an MAE encoder of the same size (mae_vit-demo-p4.py); each config names that checkpoint
-# (model.target_generator.checkpoint). At 64 px set img_size=64 and neck.num_patches=256.
-_base_ = ['./vit-demo.py']
+# MCF with the demo ViT at 32 px, patch 4 (8 x 8 patches): the recipe's parts at toy width (encoder and
+# decoder: ./masked_pretrain_vit-demo-p4.py). Its frozen teacher is an MAE encoder of the same size
+# (mae_vit-demo-p4.py); each config names that checkpoint (model.target_generator.checkpoint).
+# At 64 px set img_size=64 and neck.num_patches=256.
+_base_ = ['./masked_pretrain_vit-demo-p4.py']
 model = dict(
     type='MCF',
-    data_preprocessor=dict(
-        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True
-    ),
-    backbone=dict(type='FaceViT', arch={{_base_.demo_arch}}, img_size=32, patch_size=4, mask_ratio=0.75),
-    neck=dict(
-        type='MAEPretrainDecoder',
-        num_patches=64,
-        patch_size=4,
-        in_chans=3,
-        embed_dim=96,
-        decoder_embed_dim=64,
-        decoder_depth=2,
-        decoder_num_heads=2,
-        mlp_ratio=4,
-    ),
+    backbone=dict(type='FaceViT'),
     head=dict(type='FeatureDistillHead', norm_dim='token', loss_weight=1000.0),
     target_generator=dict(type='FrozenViTTeacher', out_indices=(1, 3), num_heads=3, img_size=32),
     projector=dict(type='ProjectionMLP', in_channels=96, hid_channels=256, out_channels=64),
