@@ -12,15 +12,14 @@ train_dataloader = dict(
         data_prefix=dict(img='images/'),
     )
 )
+# The same images with the validation files (full set + its two subsets).
 val_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         ann_file='face_landmarks_300w_valid.csv',
         subset_files=dict(
             common='face_landmarks_300w_valid_common.csv', challenging='face_landmarks_300w_valid_challenge.csv'
         ),
-        data_prefix=dict(img='images/'),
     )
 )
 test_dataloader = val_dataloader

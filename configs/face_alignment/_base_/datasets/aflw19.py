@@ -18,16 +18,8 @@ train_dataloader = dict(
         pipeline=train_pipeline,
     )
 )
-val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='AFLWinfo_release.mat',
-        split='test',
-        data_prefix=dict(img='data/flickr/'),
-        pipeline=test_pipeline,
-    )
-)
+# The test split of the same file.
+val_dataloader = dict(dataset=dict(train_dataloader['dataset'], split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='FaceAlignmentMetric',

@@ -27,18 +27,8 @@ train_dataloader = dict(
         pipeline=train_pipeline,
     ),
 )
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='data/helen.mat',
-        split='test',
-        data_prefix=dict(img='data/img/'),
-        pipeline=test_pipeline,
-    ),
-)
+# The test split of the same file, with the same batch size and workers.
+val_dataloader = dict(train_dataloader, dataset=dict(train_dataloader['dataset'], split='test', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(
     type='FaceAlignmentMetric',

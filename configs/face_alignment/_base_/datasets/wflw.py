@@ -13,13 +13,12 @@ train_dataloader = dict(
         data_prefix=dict(img='images/'),
     )
 )
+# The same images with the test files (full set + its attribute subsets).
 val_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        train_dataloader['dataset'],
         ann_file='face_landmarks_wflw_test.csv',
         subset_files={a: f'face_landmarks_wflw_test_{a}.csv' for a in attributes},
-        data_prefix=dict(img='images/'),
     )
 )
 test_dataloader = val_dataloader
