@@ -1,43 +1,22 @@
-# FaRL pre-training: CLIP ViT-B/16 image tower + CLIP text transformer, symmetric image-text
-# InfoNCE with a learnable temperature, plus BEiT-style MIM (blockwise ~40 % masking, [MASK] embedding, small
-# extra transformer, classifier over the 8192 DALL-E visual tokens). 224 px, 16 epochs, LAION-Face image-text
-# pairs as img2dataset tar shards. No pre-training code was released: values marked (paper?) are this
-# toolbox's choices (CLIP-style), not confirmed from the authors' code.
-_base_ = ['../_base_/default_runtime.py']
+# FaRL pre-training: CLIP ViT-B/16 image tower + CLIP text transformer, symmetric image-text InfoNCE with a
+# learnable temperature, plus BEiT-style MIM (blockwise ~40 % masking, [MASK] embedding, small extra
+# transformer, classifier over the 8192 DALL-E visual tokens); the parts shared with the CPU demo are in
+# configs/_base_/models/farl.py. 224 px, 16 epochs, LAION-Face image-text pairs as img2dataset tar shards. No
+# pre-training code was released: values marked (paper?) are this toolbox's choices (CLIP-style), not
+# confirmed from the authors' code.
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/farl.py', '../_base_/datasets/face_pretrain_224.py']
 
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 model = dict(
-    type='FaRL',
-    data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
-    backbone=dict(  # CLIP ViT-B/16 settings: pre-norm, no patch bias, QuickGELU, LN eps 1e-5, learned pos-embed
-        type='FaceViT',
-        arch='base',
-        img_size=224,
-        patch_size=16,
-        final_norm=True,
-        out_type='cls_token',
-        pre_norm=True,
-        fixed_pos_embed=False,
-        norm_cfg=dict(type='LN', eps=1e-5),
-        patch_cfg=dict(bias=False),
-        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
-        drop_path_rate=0.0,
-    ),
-    text_encoder=dict(
-        type='CLIPTextTransformer', vocab_size=49408, context_length=77, width=512, layers=12, heads=8, embed_dim=512
-    ),
+    backbone=dict(arch='base', img_size=224, patch_size=16, drop_path_rate=0.0),  # CLIP ViT-B/16
+    text_encoder=dict(context_length=77, width=512, layers=12, heads=8, embed_dim=512),
     embed_dim=512,
-    itc_loss=dict(type='ImageTextContrastiveLoss', init_temperature=0.07, max_logit_scale=100.0),
-    head=dict(type='FaRLMIMHead', embed_dims=768, vocab_size=8192, num_layers=2, num_heads=12),  # depth (paper?)
+    itc_loss=dict(max_logit_scale=100.0),
+    head=dict(embed_dims=768, vocab_size=8192, num_layers=2, num_heads=12),  # depth (paper?)
     target_generator=dict(  # DALL-E encoder weights as converted by OpenMMLab (BEiT/CAE), 112-px input
-        type='VisualTokenizer',
         encoder=dict(type='DALL-E'),
         checkpoint='checkpoints/dalle_encoder.pth',  # download.openmmlab.com/mmselfsup/1.x/target_generator_ckpt/
         input_size=112,
         pixel_map='dalle',
-        data_mean=clip_mean,
-        data_std=clip_std,
     ),
     itc_weight=1.0,
     mim_weight=1.0,
@@ -52,14 +31,9 @@ train_pipeline = [
     dict(type='TokenizeText', context_length=77),
     dict(type='PackInputs', algorithm_keys=['text_tokens'], meta_keys=['key', 'sample_idx']),
 ]
+# The loader of the face-crop pre-training data (../_base_/datasets/face_pretrain_224.py) on the shards.
 train_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline),
+    dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline)
 )
 
 # (paper?) CLIP-style optimisation: AdamW (0.9, 0.98), eps 1e-6, wd 0.05 off for biases/norms/embeddings and

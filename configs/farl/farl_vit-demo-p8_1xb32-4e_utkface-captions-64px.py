@@ -1,40 +1,19 @@
-# FaRL CPU demo: the full algorithm (image-text contrast + MIM) at toy scale on 2 CPU cores, in minutes.
+# FaRL CPU demo: the full algorithm (image-text contrast + MIM) at toy scale on 2 CPU cores, in minutes (the
+# parts shared with the ViT-B/16 recipe: configs/_base_/models/farl.py).
 # Data: UTKFace crops with captions made from their labels, written as img2dataset-style shards, and a k-means
 # visual tokenizer fitted on them (see configs/farl/README.md for the two commands that make both).
-_base_ = ['../_base_/default_runtime.py', '../_base_/models/vit-demo.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/farl.py', '../_base_/models/vit-demo.py']
 
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 model = dict(
-    type='FaRL',
-    data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
-    backbone=dict(
-        type='FaceViT',
-        arch={{_base_.demo_arch}},
-        img_size=64,
-        patch_size=8,
-        final_norm=True,
-        out_type='cls_token',
-        pre_norm=True,
-        fixed_pos_embed=False,
-        norm_cfg=dict(type='LN', eps=1e-5),
-        patch_cfg=dict(bias=False),
-        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
-    ),
-    text_encoder=dict(
-        type='CLIPTextTransformer', vocab_size=49408, context_length=32, width=64, layers=2, heads=2, embed_dim=64
-    ),
+    backbone=dict(arch={{_base_.demo_arch}}, img_size=64, patch_size=8),
+    text_encoder=dict(context_length=32, width=64, layers=2, heads=2, embed_dim=64),
     embed_dim=64,
-    itc_loss=dict(type='ImageTextContrastiveLoss', init_temperature=0.07),
-    head=dict(type='FaRLMIMHead', embed_dims=96, vocab_size=256, num_layers=1, num_heads=3),
+    head=dict(embed_dims=96, vocab_size=256, num_layers=1, num_heads=3),
     target_generator=dict(
-        type='VisualTokenizer',
         encoder=dict(type='PatchKMeansEncoder', patch_size=8, num_tokens=256),
         checkpoint='work_dirs/demo/farl_tokenizer/kmeans256_p8_64px.pth',
         input_size=64,
         pixel_map='unit',
-        data_mean=clip_mean,
-        data_std=clip_std,
     ),
 )
 

@@ -62,17 +62,10 @@ img_dir = '{{$MCF_MM_DATA:data}}/celeba/img_align_celeba'  # aligned 178x218 cro
 # made by projects/facer_attribute_head/tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
 ann_root = '{{$MCF_MM_DATA:data}}/celeba/mm_ann/'
 _size = 224
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(_size, _size), interpolation='bicubic', backend='cv2'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(_size, _size), interpolation='bicubic', backend='cv2'),
-    dict(type='PackInputs'),
-]
+# The demo's pipelines at 224 px, bicubic.
+pipeline_changes = dict(Resize=dict(scale=(_size, _size), interpolation='bicubic'))
+train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.train_pipeline]
+test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
@@ -83,17 +76,7 @@ val_dataloader = dict(
     num_workers=8,
     dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json', pipeline=test_pipeline),
 )
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    dataset=dict(
-        type='MultiLabelDataset',
-        data_root='',
-        ann_file=ann_root + 'test.json',
-        data_prefix=dict(img_path=img_dir),
-        pipeline=test_pipeline,
-    ),
-)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file=ann_root + 'test.json'))
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))

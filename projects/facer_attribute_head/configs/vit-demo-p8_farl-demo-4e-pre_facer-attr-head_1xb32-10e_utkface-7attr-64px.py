@@ -2,7 +2,11 @@
 # from the FaRL CPU demo (configs/farl/farl_vit-demo-p8_*, 4 epochs); 7 binary attributes derived from UTKFace
 # labels, 64 px. Set `model.backbone.init_cfg=None` to train from scratch. Run from the repository root.
 # Images: data/utkface (a link to the UTKFace folder), or $MCF_MM_DATA/utkface.
-_base_ = ['../../../configs/_base_/default_runtime.py', '../../../configs/_base_/models/vit-demo.py']
+_base_ = [
+    '../../../configs/_base_/default_runtime.py',
+    '../../../configs/_base_/models/vit-demo.py',
+    '../../../configs/_base_/models/clip_vit.py',  # CLIP's normalisation and ViT conventions, as in FaRL
+]
 custom_imports = dict(
     imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.engine', 'projects.facer_attribute_head.facer_attr'],
     allow_failed_imports=False,
@@ -10,13 +14,10 @@ custom_imports = dict(
 
 pretrained = 'work_dirs/demo/farl/epoch_4.pth'
 attributes = ['female', 'child', 'elderly', 'white', 'black', 'asian', 'indian']
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 model = dict(
     type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean, std=clip_std, to_rgb=True),
+    data_preprocessor=dict(type='ClsDataPreprocessor'),
     backbone=dict(
-        type='FaceViT',
         arch={{_base_.demo_arch}},
         img_size=64,
         patch_size=8,
@@ -24,11 +25,6 @@ model = dict(
         out_indices=(1, 3),
         final_norm=False,
         drop_path_rate=0.1,
-        pre_norm=True,
-        fixed_pos_embed=False,
-        norm_cfg=dict(type='LN', eps=1e-5),
-        patch_cfg=dict(bias=False),
-        layer_cfgs=dict(act_cfg=dict(type='mmpretrain.QuickGELU')),
         init_cfg=dict(type='Pretrained', checkpoint=pretrained),
     ),
     neck=None,
@@ -61,18 +57,12 @@ train_dataloader = dict(
         pipeline=train_pipeline,
     ),
 )
+# Validation: the same loader on val.json, in order, with the test pipeline and twice the batch.
 val_dataloader = dict(
+    train_dataloader,
     batch_size=64,
-    num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type='MultiLabelDataset',
-        data_root='',
-        ann_file=ann_root + 'val.json',
-        data_prefix=dict(img_path=img_dir),
-        pipeline=test_pipeline,
-    ),
+    dataset=dict(train_dataloader['dataset'], ann_file=ann_root + 'val.json', pipeline=test_pipeline),
 )
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
 test_dataloader = val_dataloader
