@@ -8,10 +8,9 @@ writes out/face.json (keypoints in original-image pixels, scores, box) and out/f
 import argparse
 import os
 import os.path as osp
-import sys
 
 from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model, save_landmarks
-from mcf_mm.checkpoint import CheckpointFormatError
+from mcf_mm.utils.cli import run_cli
 
 
 def main() -> None:
@@ -38,7 +37,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
-        sys.exit(f'error: {err}')
+    run_cli(main)

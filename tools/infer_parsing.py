@@ -6,12 +6,11 @@
 
 import argparse
 import os.path as osp
-import sys
 
 import numpy as np
 
 from mcf_mm.apis.parsing import init_face_parser, parse_face, save_parsing
-from mcf_mm.checkpoint import CheckpointFormatError
+from mcf_mm.utils.cli import run_cli
 
 
 def read_points(path: str) -> np.ndarray:
@@ -45,7 +44,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
-        sys.exit(f'error: {err}')
+    run_cli(main)

@@ -1,7 +1,6 @@
 """Evaluate a checkpoint with any mcf_mm config (mmpose / mmseg / mmpretrain test loops)."""
 
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -9,14 +8,10 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.model import revert_sync_batchnorm  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from mcf_mm.engine import FaceRunner  # noqa: E402
-from mcf_mm.utils import setup_env  # noqa: E402
-from mcf_mm.utils.cfg_options import HELP as CFG_OPTIONS_HELP  # noqa: E402
 from mcf_mm.utils.cfg_options import merge_cfg_options  # noqa: E402
+from mcf_mm.utils.cli import add_launcher_args, build_runner, parse_launcher_args  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,12 +20,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument('--out', help='dump the metrics to this JSON/pickle file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_args(parser)
+    return parse_launcher_args(parser)
 
 
 def main() -> None:
@@ -40,17 +31,14 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     try:  # before anything expensive: a mistyped key must not start a run
         merge_cfg_options(cfg, args.cfg_options)
-        cfg.launcher = args.launcher
-        setup_env(cfg)
-    except (ValueError, RuntimeError) as err:
+    except ValueError as err:
         raise SystemExit(str(err))
+    cfg.launcher = args.launcher
     cfg.work_dir = (
         args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     )
     cfg.load_from = args.checkpoint
-    runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if not torch.cuda.is_available():
-        runner.model = revert_sync_batchnorm(runner.model)  # SyncBN has no CPU kernel
+    runner = build_runner(cfg)
     metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump

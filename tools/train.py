@@ -1,7 +1,6 @@
 """Train any mcf_mm config (pre-training in mmpretrain, fine-tuning in mmpose/mmseg) with mcf_mm's FaceRunner."""
 
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -9,15 +8,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.model import revert_sync_batchnorm  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 
-from mcf_mm.engine import FaceRunner  # noqa: E402
 from mcf_mm.engine.hooks.config_checks import BatchNormBatchCheckHook  # noqa: E402
-from mcf_mm.utils import setup_env  # noqa: E402
-from mcf_mm.utils.cfg_options import HELP as CFG_OPTIONS_HELP  # noqa: E402
 from mcf_mm.utils.cfg_options import merge_cfg_options  # noqa: E402
+from mcf_mm.utils.cli import add_launcher_args, build_runner, parse_launcher_args  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -32,12 +27,8 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest in work_dir if no path',
     )
     parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision (GPU)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_args(parser)
+    return parse_launcher_args(parser)
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
@@ -65,18 +56,6 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.pop('loss_scale', None)
         cfg.optim_wrapper.pop('dtype', None)
     return cfg
-
-
-def build_runner(cfg: Config):
-    """Set up this machine for ``cfg`` (process group, DDP form), then build the runner."""
-    try:
-        setup_env(cfg)
-    except RuntimeError as err:
-        raise SystemExit(str(err))
-    runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    if not torch.cuda.is_available():
-        runner.model = revert_sync_batchnorm(runner.model)  # SyncBN has no CPU kernel
-    return runner
 
 
 def main() -> None:

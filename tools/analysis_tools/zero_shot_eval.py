@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import tarfile
 from typing import Dict, List, Optional
 
@@ -21,7 +20,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import mcf_mm  # noqa: F401
-from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
+from mcf_mm.checkpoint import load_model_weights
+from mcf_mm.utils.cli import run_cli
 
 TASKS = {
     'gender': (['a photo of a man.', 'a photo of a woman.'], lambda age, g, r: g),
@@ -112,7 +112,4 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
-        sys.exit(f'error: {err}')
+    run_cli(main)

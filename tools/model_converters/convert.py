@@ -13,19 +13,18 @@ code from them. ``--trust-pickle`` is the one exception, for files you trust onl
 
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional
 
 from mcf_mm.checkpoint import (
     BRANCHES,
     REGISTRY,
-    CheckpointFormatError,
     atomic_save,
     backbone_checkpoint,
     convert_checkpoint,
     convert_farl_checkpoint,
 )
 from mcf_mm.checkpoint.convert import read_trusted_as_plain, resave_trusted
+from mcf_mm.utils.cli import run_cli
 
 FARL = ('farl', "FaRL / CLIP release with both towers -> checkpoint of mcf_mm's FaRL algorithm")
 
@@ -94,7 +93,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError) as err:
-        sys.exit(f'error: {err}')
+    run_cli(main)

@@ -11,12 +11,12 @@ import argparse
 import hashlib
 import io
 import os.path as osp
-import sys
 from typing import Any, List, Optional
 
 import torch
 
-from mcf_mm.checkpoint import CheckpointFormatError, read_checkpoint
+from mcf_mm.checkpoint import read_checkpoint
+from mcf_mm.utils.cli import run_cli
 from mcf_mm.utils.fileio import atomic_write_bytes
 
 DROPPED = ('optimizer', 'param_schedulers', 'message_hub', 'scaler', 'lr_scheduler', 'ema_state_dict')
@@ -84,7 +84,4 @@ def main(argv: Optional[List[str]] = None) -> str:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError, ValueError) as err:
-        sys.exit(f'error: {err}')
+    run_cli(main, ValueError)

@@ -5,7 +5,6 @@ python tools/visualization/visualize_reconstruction.py CONFIG CHECKPOINT --num 8
 
 import argparse
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
@@ -15,8 +14,9 @@ from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 
 import mcf_mm  # noqa: F401
-from mcf_mm.checkpoint import CheckpointFormatError, load_model_weights
+from mcf_mm.checkpoint import load_model_weights
 from mcf_mm.registry import DATASETS, MODELS
+from mcf_mm.utils.cli import run_cli
 
 
 def to_uint8(img: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> np.ndarray:
@@ -75,7 +75,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (CheckpointFormatError, FileNotFoundError) as err:  # wrong/unsafe/missing checkpoint: exit 1
-        sys.exit(f'error: {err}')
+    run_cli(main)
