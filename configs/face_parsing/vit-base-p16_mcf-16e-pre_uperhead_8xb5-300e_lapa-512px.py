@@ -2,10 +2,5 @@
 # blocks [3, 5, 7, 11], Feature2Pyramid + UPerHead, AdamW 1e-4 / 1e-3, 300 epochs (x0.1 at 200), EMA
 # evaluated. Metric: mean F1 over the 10 face classes at original resolution (published: MCF 93.96,
 # FaRL 93.88, best test epoch; this config reports the final epoch).
-_base_ = [
-    './_base_/default_runtime.py',
-    './_base_/models/vit-base-p16_uperhead.py',
-    './_base_/datasets/lapa.py',
-    './_base_/schedules/adamw_300e.py',
-]
+_base_ = ['./_base_/vit-base-p16_mcf-16e-pre_uperhead_300e.py', './_base_/datasets/lapa.py']
 model = dict(decode_head=dict(num_classes=11))

@@ -1,0 +1,3 @@
+# The FaRL/MCF parsing protocol without its dataset, shared by the LaPa and CelebAMask-HQ configs: runtime,
+# ViT-B/16 (from MCF, 16 pre-training epochs) + Feature2Pyramid + UPerHead, AdamW 300 epochs with EMA.
+_base_ = ['./default_runtime.py', './models/vit-base-p16_uperhead.py', './schedules/adamw_300e.py']
