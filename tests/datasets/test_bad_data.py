@@ -27,16 +27,23 @@ from mcf_mm.datasets.decode import ImageDecodeError
 from mcf_mm.datasets.file_io import read_regular_file, scan_image_files
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location(
-    'data_stress', osp.join(ROOT, 'tools', 'analysis_tools', 'data_stress.py')
-)
-stress = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(stress)
+
+
+def _load_tool(name: str):
+    """Import tools/analysis_tools/<name>.py by path (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, 'tools', 'analysis_tools', name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+stress = _load_tool('data_stress')  # the readers' checks
+zoo_files = _load_tool('_bad_files')  # the zoo generator and encoders
 
 
 @pytest.fixture(scope='module')
 def zoo(tmp_path_factory):
-    return stress.write_zoo(str(tmp_path_factory.mktemp('zoo')), good=150, reps=5, cuts=120)
+    return zoo_files.write_zoo(str(tmp_path_factory.mktemp('zoo')), good=150, reps=5, cuts=120)
 
 
 def test_zoo_size_and_labels(zoo):
@@ -94,7 +101,7 @@ def test_lmdb_persistent_workers_two_epochs(tmp_path, keys_file):
     pytest.importorskip('lmdb')
     rng = np.random.default_rng(0)
     imgs = [rng.integers(0, 256, (6 + i, 5, 3), dtype=np.uint8) for i in range(10)]
-    blobs = [stress.enc(Image.fromarray(a), 'PNG') for a in imgs] + [b'', b'broken']
+    blobs = [zoo_files.enc(Image.fromarray(a), 'PNG') for a in imgs] + [b'', b'broken']
     keys = [f'k{i:03d}' if keys_file else str(i) for i in range(len(blobs))]
     _write_lmdb(str(tmp_path / 'db'), list(zip(keys, blobs)))
     kwargs = dict(lmdb_path=str(tmp_path / 'db'), pipeline=[stress.summarise], max_bad_fraction=1.0)
@@ -102,12 +109,12 @@ def test_lmdb_persistent_workers_two_epochs(tmp_path, keys_file):
         (tmp_path / 'keys.txt').write_text('\n'.join(keys) + '\n')
         kwargs['ann_file'] = str(tmp_path / 'keys.txt')
     ds = FaceImageDataset(**kwargs)
-    assert ds[0]['sha'] == stress.digest(imgs[0][..., ::-1])
+    assert ds[0]['sha'] == zoo_files.digest(imgs[0][..., ::-1])
     loader = DataLoader(ds, batch_size=4, num_workers=2, persistent_workers=True, collate_fn=list, timeout=60)
     with stress.deadline(120, 'LMDB with persistent workers'):
         for _ in range(2):
             got = {s['name']: s['sha'] for batch in loader for s in batch}
-            assert got == {k: stress.digest(a[..., ::-1]) for k, a in zip(keys, imgs)}
+            assert got == {k: zoo_files.digest(a[..., ::-1]) for k, a in zip(keys, imgs)}
     assert ds.num_skipped == 2 and ds.skip_counter.num_skip_events >= 4 and ds.num_checked >= 2 * 12 + 1
 
 
@@ -116,7 +123,7 @@ def test_lmdb_spawned_workers(tmp_path):
     from torch.utils.data import DataLoader
 
     pytest.importorskip('lmdb')
-    blobs = [stress.enc(Image.new('RGB', (4, 4 + i)), 'PNG') for i in range(4)]
+    blobs = [zoo_files.enc(Image.new('RGB', (4, 4 + i)), 'PNG') for i in range(4)]
     _write_lmdb(str(tmp_path / 'db'), [(str(i), b) for i, b in enumerate(blobs)])
     ds = FaceImageDataset(
         lmdb_path=str(tmp_path / 'db'), pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['lmdb_key'])]
@@ -168,7 +175,7 @@ def test_pixel_cap_bombs_and_unsafe_formats():
     with pytest.raises(ImageDecodeError, match='max_pixels=119'):
         decode_image(data, max_pixels=119)
     with pytest.raises(ImageDecodeError, match='DecompressionBomb'):  # PIL's own limit stays, even uncapped
-        decode_image(stress.png_bomb(100_000, 100_000), max_pixels=None)
+        decode_image(zoo_files.png_bomb(100_000, 100_000), max_pixels=None)
     with pytest.raises(ImageDecodeError, match='Unidentified'):  # EPS would run Ghostscript: never tried
         decode_image(b'%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n')
 
@@ -179,7 +186,7 @@ def test_exif_orientation_applied(orientation):
     exif = Image.Exif()
     exif[0x0112] = orientation
     data = _png(arr, exif=exif)
-    shown = stress.ORIENT[orientation](arr)  # the EXIF definition in numpy
+    shown = zoo_files.ORIENT[orientation](arr)  # the EXIF definition in numpy
     assert np.array_equal(decode_image(data)[..., ::-1], shown)
     assert np.array_equal(decode_image(data, exif_transpose=False)[..., ::-1], arr)
 
@@ -213,7 +220,7 @@ def test_tar_reader_counts_skips_across_workers(tmp_path):
     bad = {
         '00003': b'',
         '00005': b'truncated' + _png(np.zeros((4, 4, 3), np.uint8))[:20],
-        '00007': stress.png_bomb(100_000, 100_000),
+        '00007': zoo_files.png_bomb(100_000, 100_000),
     }
     with tarfile.open(tmp_path / '00000.tar', 'w') as tar:
         for i in range(12):
