@@ -74,7 +74,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=8,
-    dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'val.json', pipeline=test_pipeline),
+    dataset=dict(train_dataloader['dataset'], ann_file=ann_root + 'val.json', pipeline=test_pipeline),
 )
 test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file=ann_root + 'test.json'))
 val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)

@@ -41,12 +41,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(split='val', test_mode=True, pipeline=test_pipeline),
 )
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(split='test', test_mode=True, pipeline=test_pipeline),
-)
+# Testing: the validation loader on the test split.
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 val_evaluator = dict(type='FaceF1Metric', background_index=0)
 test_evaluator = val_evaluator
