@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import cv2
 
-from mcf_mm.downstream.parsing.datasets import celebamask_hq_split, paint_celebamask_hq_label
+from mcf_mm.downstream.parsing.celebamask_hq import celebamask_hq_split, paint_celebamask_hq_label
 
 _MASK_NAME = re.compile(r'^(\d{5})_[a-z_]+\.png$')
 

@@ -5,18 +5,13 @@ transforms and the shared photometric augmentations (:mod:`mcf_mm.downstream.com
 un-warps logits before the argmax, and the face F1 metric (background excluded).
 """
 
-from .datasets import (
+from .celebamask_hq import (
     CELEBAMASK_HQ_CLASSES,
     CELEBAMASK_HQ_PAINT_ORDER,
-    FASSEG_CLASSES,
-    LAPA_CLASSES,
-    CelebAMaskHQDataset,
-    FASSEGDataset,
-    LaPaDataset,
     celebamask_hq_split,
     paint_celebamask_hq_label,
-    read_lapa_landmarks,
 )
+from .datasets import FASSEG_CLASSES, LAPA_CLASSES, CelebAMaskHQDataset, FASSEGDataset, LaPaDataset, read_lapa_landmarks
 from .metrics import FaceF1Metric, confusion_matrix, f1_from_confusion
 from .segmentor import FaceParsingEncoderDecoder
 from .transforms import FaceAlign, PackFaceSegInputs, RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel, RoITanhWarp

@@ -9,12 +9,12 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 import mcf_mm.downstream.parsing  # noqa: F401
-from mcf_mm.downstream.parsing.datasets import (
+from mcf_mm.downstream.parsing.celebamask_hq import (
     CELEBAMASK_HQ_CLASSES,
     CELEBAMASK_HQ_PAINT_ORDER,
     celebamask_hq_split,
-    read_lapa_landmarks,
 )
+from mcf_mm.downstream.parsing.datasets import read_lapa_landmarks
 from mcf_mm.downstream.parsing.warp import original_to_warped, template_points
 
 TOOLS = osp.join(osp.dirname(__file__), '..', '..', '..', 'tools', 'dataset_converters')
