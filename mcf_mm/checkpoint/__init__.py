@@ -10,7 +10,7 @@ from .arch import CLIP_MEAN, CLIP_STD, clip_style_vit_kwargs, infer_vit_arch, is
 from .convert import backbone_checkpoint, clip_to_farl_state_dict, convert_checkpoint, convert_farl_checkpoint
 from .formats import BRANCHES, FORMATS, REGISTRY, Format, detect_format, to_vit_state_dict
 from .io import CheckpointFormatError, UnsafeCheckpointError, atomic_save, read_checkpoint, to_plain, unsafe_globals
-from .loader import CheckpointMismatchError, describe_checkpoint, load_model_weights, load_vit_weights
+from .loader import CheckpointMismatchError, check_fits, describe_checkpoint, load_model_weights, load_vit_weights
 
 __all__ = [
     'BRANCHES',
@@ -20,6 +20,7 @@ __all__ = [
     'REGISTRY',
     'CheckpointFormatError',
     'CheckpointMismatchError',
+    'check_fits',
     'Format',
     'UnsafeCheckpointError',
     'atomic_save',

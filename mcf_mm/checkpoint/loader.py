@@ -5,7 +5,7 @@ teachers). :func:`load_model_weights` loads a trained model's own checkpoint (in
 refuses one of another model, saying what the file holds.
 """
 
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 from torch import Tensor, nn
 
@@ -116,6 +116,38 @@ def describe_checkpoint(ckpt: dict) -> str:
     return describe(sd)
 
 
+def check_fits(
+    own: Dict[str, Tensor], sd: Dict[str, Tensor], ckpt: dict, path: str, expected: str, optional: Sequence[str] = ()
+) -> List[str]:
+    """Refuse ``sd`` unless it holds every tensor of ``own`` (a model's state dict) with the same shape.
+
+    ``pos_embed`` may differ (the ViT resizes it); keys under ``optional`` prefixes may be missing. Returns the
+    unexpected keys; raises :class:`CheckpointMismatchError` naming what the file holds instead.
+    """
+    missing = [k for k in own if k not in sd and not k.startswith(tuple(optional))]
+    bad = [
+        (k, tuple(sd[k].shape), tuple(v.shape))
+        for k, v in own.items()
+        if k in sd and sd[k].shape != v.shape and not k.endswith('pos_embed')
+    ]
+    unexpected = [k for k in sd if k not in own]
+    if missing or bad:
+        found = describe_checkpoint(ckpt)
+        hint = (
+            'to use it, fine-tune from it instead (`--cfg-options model.backbone.init_cfg.checkpoint=PATH`; '
+            'tools/model_converters/convert.py maps other formats)'
+            if 'pre-training' in found or 'backbone' in found
+            else 'pass the checkpoint trained with this config'
+        )
+        raise CheckpointMismatchError(
+            f'{path!r} does not hold {expected}: it holds {found}. Compared with the model, '
+            f'{len(missing)}/{len(own)} tensors are missing (e.g. {missing[:3]}), {len(bad)} differ in shape '
+            f'(e.g. {bad[:2]}, file vs model) and {len(unexpected)} are unexpected (e.g. {unexpected[:3]}); '
+            f'{hint}.'
+        )
+    return unexpected
+
+
 def load_model_weights(
     model: nn.Module, path: str, expected: str = 'this model', optional: Sequence[str] = (), logger=None
 ) -> dict:
@@ -138,27 +170,7 @@ def load_model_weights(
     if sd and all(k.startswith('module.') for k in sd):
         sd = type(sd)((k[len('module.') :], v) for k, v in sd.items())  # saved from a DDP wrapper
     own = model.state_dict()
-    missing = [k for k in own if k not in sd and not k.startswith(tuple(optional))]
-    bad = [
-        (k, tuple(sd[k].shape), tuple(v.shape))
-        for k, v in own.items()
-        if k in sd and sd[k].shape != v.shape and not k.endswith('pos_embed')
-    ]
-    unexpected = [k for k in sd if k not in own]
-    if missing or bad:
-        found = describe_checkpoint(ckpt)
-        hint = (
-            'to use it, fine-tune from it instead (`--cfg-options model.backbone.init_cfg.checkpoint=PATH`; '
-            'tools/model_converters/convert.py maps other formats)'
-            if 'pre-training' in found or 'backbone' in found
-            else 'pass the checkpoint trained with this config'
-        )
-        raise CheckpointMismatchError(
-            f'{path!r} does not hold {expected}: it holds {found}. Compared with the model, '
-            f'{len(missing)}/{len(own)} tensors are missing (e.g. {missing[:3]}), {len(bad)} differ in shape '
-            f'(e.g. {bad[:2]}, file vs model) and {len(unexpected)} are unexpected (e.g. {unexpected[:3]}); '
-            f'{hint}.'
-        )
+    unexpected = check_fits(own, sd, ckpt, path, expected, optional)
     model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
     skipped = [k for k in own if k not in sd]  # only optional parts can be absent here
     msg = (

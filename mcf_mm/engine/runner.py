@@ -1,6 +1,7 @@
 """mcf_mm's runner: mmengine's Runner with weights-only checkpoint reading and crash-safe checkpoint writing."""
 
 import os.path as osp
+import re
 import time
 import warnings
 from typing import Optional
@@ -16,7 +17,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model, save_checkpoint, weights_to_cpu
 from mmengine.utils import apply_to, get_git_hash
 
-from mcf_mm.checkpoint import CheckpointFormatError
+from mcf_mm.checkpoint import CheckpointFormatError, check_fits
 from mcf_mm.registry import RUNNERS
 
 from .checkpoint_io import find_resumable_checkpoint, read_runner_checkpoint, save_checkpoint_file
@@ -120,6 +121,11 @@ class FaceRunner(Runner):
             )
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        state = checkpoint.get('state_dict', checkpoint)
+        for pattern, repl in revise_keys:
+            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        # a checkpoint of another model is refused, not loaded half with a warning
+        check_fits(model.state_dict(), state, checkpoint, filename, f'a {type(model).__name__} of this config')
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')

@@ -6,6 +6,7 @@ import socket
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch.multiprocessing as mp
 from mmengine.logging import MessageHub, MMLogger
 
@@ -99,6 +100,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_hook_sums_over_two_gloo_ranks(tmp_path):
     mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True, start_method='spawn')
     results = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]

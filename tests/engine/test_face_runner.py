@@ -142,6 +142,7 @@ def test_runner_checkpoints_load_in_mmengine_without_extra_globals(tmp_path):
     assert isinstance(ckpt['rng_state']['numpy']['key'], torch.Tensor)
 
 
+@pytest.mark.slow
 def test_an_old_pickled_runner_checkpoint_is_refused_then_resumes_after_the_trusted_conversion(tmp_path):
     """A checkpoint as mmengine's Runner writes it (HistoryBuffer, numpy RNG state pickled) needs the opt-in
     re-save (``convert.py --trust-pickle``); the converted file resumes to the uninterrupted run's weights."""

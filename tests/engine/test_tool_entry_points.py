@@ -12,6 +12,7 @@ from mcf_fixtures.hostile import marker_path, write_hostile_checkpoints
 from mcf_fixtures.toy_parts import write_toy_config
 
 HERE = osp.dirname(osp.abspath(__file__))
+pytestmark = pytest.mark.slow  # every test here starts tools/ in a new interpreter
 
 
 def run_tool(repo_root: str, python_exe: str, script: str, *args: str) -> subprocess.CompletedProcess:
@@ -64,3 +65,21 @@ def test_genuine_checkpoint_tests_and_a_symlinked_dump_stays_a_symlink(tmp_path,
     assert run.returncode == 0, run.stderr[-3000:]
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert 'mae' in json.loads(real.read_text())
+
+
+@pytest.mark.parametrize('entry', ['test', 'load_from'])
+def test_a_checkpoint_of_another_model_is_refused(entry, tmp_path, repo_root, python_exe):
+    """A plain checkpoint whose tensors are not this model's: refused with what it holds, nothing evaluated."""
+    import torch
+
+    other = tmp_path / 'resnet.pth'
+    state = {'conv1.weight': torch.zeros(8, 3, 7, 7), 'fc.weight': torch.zeros(10, 8)}  # not the toy model's keys
+    torch.save({'state_dict': state, 'meta': {}}, other)
+    config = write_toy_config(str(tmp_path / 'toy.py'), str(tmp_path / 'work'), max_epochs=1)
+    if entry == 'test':
+        run = run_tool(repo_root, python_exe, 'test.py', config, str(other), '--out', str(tmp_path / 'm.json'))
+    else:
+        run = run_tool(repo_root, python_exe, 'train.py', config, '--cfg-options', f'load_from={other}')
+    assert run.returncode != 0
+    assert 'does not hold' in run.stderr and 'tensors are missing' in run.stderr, run.stderr[-2000:]
+    assert not (tmp_path / 'm.json').exists() and not (tmp_path / 'work' / 'epoch_1.pth').exists()

@@ -79,6 +79,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes_and_resume(tiny_config, tmp_path, repo_root, python_exe):
     config = tiny_config(max_epochs=1)
     work = str(tmp_path / 'ddp')
@@ -120,6 +121,7 @@ def test_dist_train_two_processes_and_resume(tiny_config, tmp_path, repo_root, p
     assert 'resumed epoch: 1' in open(resumed_log).read()
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_checkpoint_write_then_resume_equals_uninterrupted(
     tiny_config, tmp_path, repo_root, python_exe
 ):

@@ -72,6 +72,7 @@ def test_official_farl_loads_into_downstream_backbone(tmp_path, scope):
     assert big(torch.randn(1, 3, 64, 64))[1].shape == (1, 32, 8, 8)
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_one_step(tmp_path):
     from mcf_fixtures.tar_shards import write_shards
 

@@ -90,6 +90,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_contrast_two_processes_gathers_keys_and_offsets_labels():
     q_all, k_all = fixed(8, 8, 5), fixed(8, 8, 6)
     results = mp.get_context('spawn').Manager().dict()
