@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,6 +10,7 @@ import torch.multiprocessing as mp
 from mmengine.logging import MessageHub, MMLogger
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.dist import free_port
 from mcf_mm.datasets import FaceImageDataset
 from mcf_mm.datasets.skip_counter import SkipCounter
 from mcf_mm.engine.hooks import SkippedImagesHook
@@ -94,15 +94,9 @@ def _worker(rank: int, port: int, out_dir: str) -> None:
     dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_hook_sums_over_two_gloo_ranks(tmp_path):
-    mp.start_processes(_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=True, start_method='spawn')
+    mp.start_processes(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True, start_method='spawn')
     results = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
     union = set(RANK_SKIPS[0]) | set(RANK_SKIPS[1])
     want = dict(

@@ -5,7 +5,6 @@ import glob
 import os
 import os.path as osp
 import signal
-import socket
 import subprocess
 import time
 
@@ -16,6 +15,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.dist import free_port
 from mcf_mm.registry import MODELS
 
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
@@ -71,12 +71,6 @@ def test_bad_configs_fail_before_training_with_the_fix(tiny_config, tmp_path):
     cfg.work_dir = str(tmp_path / 'runner')
     with pytest.raises(ValueError, match='mask_ratio'):
         Runner.from_cfg(cfg)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ contrastive head is mmpretrain's MoCoV3Head."""
 
 import math
 import os
-import socket
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 import mcf_mm  # noqa: F401
+from mcf_fixtures.dist import free_port
 from mcf_mm.models.heads import ContrastivePredictionHead, FeatureDistillHead
 from mcf_mm.models.losses import feature_distill_loss
 
@@ -84,18 +84,12 @@ def _worker(rank: int, port: int, q_all, k_all, results) -> None:
     dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_contrast_two_processes_gathers_keys_and_offsets_labels():
     q_all, k_all = fixed(8, 8, 5), fixed(8, 8, 6)
     results = mp.get_context('spawn').Manager().dict()
     # spawn, not fork: forking after OpenMP threads started can deadlock the children
-    mp.start_processes(_worker, args=(_free_port(), q_all, k_all, results), nprocs=2, join=True, start_method='spawn')
+    mp.start_processes(_worker, args=(free_port(), q_all, k_all, results), nprocs=2, join=True, start_method='spawn')
     for rank in range(2):
         loss, pred = results[rank]
         expected = reference_info_nce(pred.numpy(), k_all.numpy(), 4 * rank, 0.2)  # keys from both, labels + 4*rank
