@@ -3,6 +3,10 @@
 NME of a face = mean over ALL points of ||pred - gt|| / d (visibility ignored); reported NME = mean over
 faces. CED/AUC/FR at t: x = 0, 1e-4, ..., t; CED(x) = fraction of faces with NME <= x;
 AUC = Simpson integral of CED / t; FR = 1 - CED(t). Values are reported in percent.
+Grid switch ``auc_grid``: 'closed' (default) samples x = 0 .. t exactly (t/1e-4 + 1 points); 'farl' uses
+FaRL's scorer grid x = arange(0, t + 1e-4, 1e-4) and FR = 1 - CED(last x); the integral is still divided by
+t. In floating point that grid ends one step past t at t = 0.07 (702 points, last 0.0701) but stops at t for
+t = 0.10 (1001 points).
 """
 
 from collections import OrderedDict
@@ -89,9 +93,21 @@ def face_nme(pred: np.ndarray, gt: np.ndarray, d: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pred - gt, axis=-1).mean(axis=-1) / d  # [F]
 
 
-def ced_auc_fr(nme: np.ndarray, threshold: float, step: float = 1e-4) -> Tuple[float, float]:
-    """AUC and FR (fractions) of the CED of per-face NMEs (fractions) up to ``threshold``."""
-    xs = np.linspace(0.0, threshold, int(round(threshold / step)) + 1)  # [T]
+AUC_GRIDS = ('closed', 'farl')
+
+
+def ced_grid(threshold: float, step: float = 1e-4, grid: str = 'closed') -> np.ndarray:
+    """The CED sample points [T]: 'closed' = 0 .. threshold; 'farl' = np.arange(0, threshold + step, step)."""
+    if grid == 'closed':
+        return np.linspace(0.0, threshold, int(round(threshold / step)) + 1)
+    if grid == 'farl':
+        return np.arange(0, threshold + step, step)
+    raise ValueError(f'unknown auc_grid {grid!r}: use one of {AUC_GRIDS} ("farl" = the FaRL scorer\'s grid).')
+
+
+def ced_auc_fr(nme: np.ndarray, threshold: float, step: float = 1e-4, grid: str = 'closed') -> Tuple[float, float]:
+    """AUC and FR (fractions) of the CED of per-face NMEs (fractions) up to ``threshold`` (grid: ced_grid)."""
+    xs = ced_grid(threshold, step, grid)  # [T]
     ced = (np.asarray(nme)[None, :] <= xs[:, None]).mean(axis=1)  # [T]
     auc = simpson(ced, x=xs) / threshold
     fr = 1.0 - ced[-1]
@@ -110,6 +126,8 @@ class FaceAlignmentMetric(BaseMetric):
         ced: list of (normaliser name, threshold), e.g. [('box', 0.07)] or [('inter_ocular', 0.10)].
         subsets: subset names to report as well (faces tagged in the data info ``subsets``).
         percent: report values x100 (the papers' unit).
+        auc_grid: CED sample points, 'closed' (0 .. t) or 'farl' (FaRL's arange(0, t + 1e-4, 1e-4), one
+            point past t; FR read at that point). The reproduction configs set 'farl'.
     """
 
     default_prefix: Optional[str] = None
@@ -120,6 +138,7 @@ class FaceAlignmentMetric(BaseMetric):
         ced: Sequence[Tuple[str, float]] = (),
         subsets: Sequence[str] = (),
         percent: bool = True,
+        auc_grid: str = 'closed',
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -135,6 +154,8 @@ class FaceAlignmentMetric(BaseMetric):
         self.ced = [(str(n), float(t)) for n, t in ced]
         self.subsets = tuple(subsets)
         self.scale = 100.0 if percent else 1.0
+        ced_grid(0.1, grid=auc_grid)  # refuse an unknown grid name now, not at the first evaluation
+        self.auc_grid = auc_grid
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -175,7 +196,7 @@ class FaceAlignmentMetric(BaseMetric):
             nmes[name] = face_nme(pred, gt, normalizing_distance(gt, box, spec))  # [F]
             out[f'NME_{name}'] = float(nmes[name].mean()) * self.scale
         for name, t in self.ced:
-            auc, fr = ced_auc_fr(nmes[name], t)
+            auc, fr = ced_auc_fr(nmes[name], t, grid=self.auc_grid)
             out[f'AUC_{name}@{t:g}'] = auc * self.scale
             out[f'FR_{name}@{t:g}'] = fr * self.scale
         return out

@@ -164,6 +164,7 @@ def test_protocol_configs_hold_the_papers_numbers(name, epochs, face_scale, k, n
     assert ema.type == 'EMAHook' and ema.momentum == pytest.approx(1 - 0.999)
     assert cfg.train_cfg.max_epochs == epochs and cfg.train_dataloader.batch_size == 5
     assert cfg.default_hooks.checkpoint.rule == 'less'
+    assert cfg.val_evaluator.get('auc_grid', 'closed') == ('farl' if cfg.val_evaluator.get('ced') else 'closed')
     assert {n: (v if isinstance(v, str) else tuple(v)) for n, v in cfg.val_evaluator.normalizers.items()} == {
         n: (v if isinstance(v, str) else tuple(v)) for n, v in norms.items()
     }

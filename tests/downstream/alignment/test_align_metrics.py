@@ -2,9 +2,16 @@
 
 import numpy as np
 import pytest
+from scipy.integrate import simpson
 
 from mcf_fixtures.alignment import tiny_helen_cfg
-from mcf_mm.downstream.alignment.metrics import FaceAlignmentMetric, ced_auc_fr, face_nme, normalizing_distance
+from mcf_mm.downstream.alignment.metrics import (
+    FaceAlignmentMetric,
+    ced_auc_fr,
+    ced_grid,
+    face_nme,
+    normalizing_distance,
+)
 
 
 def _two_faces():
@@ -57,6 +64,33 @@ def test_auc_fr_match_explicit_integration(threshold):
     exact = np.clip(threshold - nme, 0, None).mean() / threshold
     assert auc == pytest.approx(exact, abs=2e-3)
     assert fr == pytest.approx((nme > threshold).mean())
+
+
+def _farl_auc_fr(nmes, threshold, step=1e-4):
+    """FaRL's AUC/FR scorer, written from its code: arange grid, CED by count_nonzero, scipy Simpson / t."""
+    xs = np.arange(0, threshold + step, step)
+    ys = np.array([np.count_nonzero(nmes <= x) for x in xs]) / float(len(nmes))
+    return simpson(ys, x=xs) / threshold, 1.0 - ys[-1]
+
+
+# float arange: at 0.07 the grid ends one step past t (0.0701), at 0.10 it stops at t (1001 points)
+@pytest.mark.parametrize('threshold,points,past', [(0.07, 702, 1), (0.10, 1001, 0)])
+def test_farl_grid_matches_farl_scorer(threshold, points, past):
+    rng = np.random.default_rng(1)
+    nme = np.concatenate([rng.uniform(0, 0.12, size=60), [threshold + 0.5e-4]])  # one face just past t
+    assert len(ced_grid(threshold, grid='farl')) == points
+    auc, fr = ced_auc_fr(nme, threshold, grid='farl')
+    ref_auc, ref_fr = _farl_auc_fr(nme, threshold)
+    assert abs(auc - ref_auc) <= 1e-9 and abs(fr - ref_fr) <= 1e-12
+    # at 0.07 the face at t + 0.5e-4 fails on the closed grid but not on FaRL's (last point t + 1e-4)
+    assert ced_auc_fr(nme, threshold)[1] == pytest.approx(fr + past / len(nme))
+    metric = FaceAlignmentMetric(normalizers=dict(d=(0, 1)), ced=[('d', threshold)], auc_grid='farl')
+    assert metric.auc_grid == 'farl'
+
+
+def test_unknown_auc_grid_is_refused():
+    with pytest.raises(ValueError, match="auc_grid 'open'"):
+        FaceAlignmentMetric(normalizers=dict(box='box'), auc_grid='open')
 
 
 def test_perfect_and_failed_predictions():

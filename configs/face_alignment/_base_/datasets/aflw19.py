@@ -25,6 +25,7 @@ val_evaluator = dict(
     type='FaceAlignmentMetric',
     normalizers=dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10)),
     ced=[('box', 0.07)],
+    auc_grid='farl',  # FaRL's CED grid (one point past t); 'closed' samples 0 .. t
     subsets=('frontal',),
 )
 test_evaluator = val_evaluator

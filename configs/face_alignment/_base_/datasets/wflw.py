@@ -26,6 +26,7 @@ val_evaluator = dict(
     type='FaceAlignmentMetric',
     normalizers=dict(inter_ocular=(60, 72), inter_pupil=(96, 97)),
     ced=[('inter_ocular', 0.10)],
+    auc_grid='farl',  # FaRL's CED grid (one point past t); 'closed' samples 0 .. t
     subsets=attributes,
 )
 test_evaluator = val_evaluator
