@@ -13,6 +13,7 @@ from torch.profiler import record_function
 from mcf_mm.registry import MODELS
 
 EMA_MODES = ('step', 'micro_step')
+LINEAR_INITS = ('default', 'xavier_uniform')
 
 
 def unpatchify(x: Tensor, patch_size: int, grid: Tuple[int, int], channels: int = 3) -> Tensor:
@@ -38,6 +39,10 @@ class MCF(BaseSelfSupervisor):
         accumulative_counts: optional, and only checked: if given it must equal the optim wrapper's
             ``accumulative_counts`` (refused at the first train step otherwise). Leave it out.
         symmetric: also contrast the second view's online prediction with the first view's key.
+        linear_init: 'default' keeps each part's own initialisation (mmpretrain's; the decoder's blocks, kept
+            in a plain ModuleList, are never initialised); 'xavier_uniform' (the original code) re-initialises
+            every Linear of the encoder, decoder, projector and predictor xavier-uniform with zero bias after
+            the parts' own init. The frozen teacher is never touched, whatever ``init_cfg`` says.
         mim_weight / contrast_weight: applied by the heads; kept here only for documentation.
     """
 
@@ -53,11 +58,14 @@ class MCF(BaseSelfSupervisor):
         ema_update: str = 'step',
         accumulative_counts: Optional[int] = None,
         symmetric: bool = False,
+        linear_init: str = 'default',
         data_preprocessor: Optional[dict] = None,
         init_cfg=None,
     ) -> None:
         if ema_update not in EMA_MODES:
             raise ValueError(f'ema_update={ema_update!r} is invalid; choose one of {EMA_MODES}.')
+        if linear_init not in LINEAR_INITS:
+            raise ValueError(f'linear_init={linear_init!r} is invalid; choose one of {LINEAR_INITS}.')
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'momentum={momentum} must lie in [0, 1) (MCF: 0.99).')
         if accumulative_counts is not None and accumulative_counts < 1:
@@ -83,10 +91,28 @@ class MCF(BaseSelfSupervisor):
         self.ema_update = ema_update
         self.accumulative_counts = accumulative_counts
         self.symmetric = symmetric
+        self.linear_init = linear_init
         self.register_buffer('forward_count', torch.zeros((), dtype=torch.long))
 
     def init_weights(self) -> None:
-        super().init_weights()
+        """Parts' own init (a model-level ``init_cfg`` first), optional xavier Linears, then target = online.
+
+        The teacher is hidden from mmengine's traversal meanwhile (its slot emptied in place, so the
+        module order is kept): a model-level ``init_cfg`` would otherwise overwrite its loaded weights.
+        """
+        teacher = self._modules['target_generator']
+        self._modules['target_generator'] = None
+        try:
+            super().init_weights()
+        finally:
+            self._modules['target_generator'] = teacher
+        if self.linear_init == 'xavier_uniform':
+            for part in (self.backbone, self.neck, self.projector, self.contrast_head.predictor):
+                for module in part.modules():
+                    if isinstance(module, nn.Linear):
+                        nn.init.xavier_uniform_(module.weight)
+                        if module.bias is not None:
+                            nn.init.zeros_(module.bias)
         self._copy_to_target()
 
     @torch.no_grad()
