@@ -5,4 +5,6 @@ _base_ = ['./_base_/default_runtime.py', './_base_/models/vit-base-p16_uper-heat
 
 model = dict(head=dict(num_keypoints=19, decoder={{_base_.codec}}))
 train_cfg = dict(max_epochs=150, val_interval=10)
+# FaRL's schedule: lr x0.1 from epoch 200 (0-based; never reached in 150 epochs).
+param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[200], gamma=0.1)]
 default_hooks = dict(checkpoint=dict(save_best='NME_box', rule='less'))
