@@ -6,6 +6,7 @@
 #   head.norm_dim='token'    (teacher features L2-normalised across tokens per channel)
 #   symmetric=False          (one-directional InfoNCE)
 #   linear_init='xavier_uniform'  (every Linear of encoder, decoder, projector, predictor; zero bias)
+#   target_generator.resize_mode='nearest'  (a non-224 input reaches the teacher by nearest resize)
 _base_ = [
     '../_base_/models/mcf_vit-base-p16.py',
     '../_base_/datasets/face_pretrain_224.py',
@@ -13,7 +14,13 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 # Gradient accumulation lives in the optim wrapper only; the EMA follows it ('micro_step': every forward).
-model = dict(ema_update='micro_step', symmetric=False, linear_init='xavier_uniform', head=dict(norm_dim='token'))
+model = dict(
+    ema_update='micro_step',
+    symmetric=False,
+    linear_init='xavier_uniform',
+    head=dict(norm_dim='token'),
+    target_generator=dict(resize_mode='nearest'),
+)
 optim_wrapper = dict(accumulative_counts=8)
 train_dataloader = dict(batch_size=64)
 # Effective batch for mmengine's --auto-scale-lr: 8 GPUs x 64 x 8.

@@ -14,6 +14,7 @@ from mcf_mm.registry import MODELS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+RESIZE_MODES = ('bilinear', 'nearest')
 
 
 @MODELS.register_module()
@@ -29,7 +30,9 @@ class FrozenViTTeacher(BaseModule):
         out_indices: 0-based blocks whose outputs (before the final norm, all tokens) are returned.
         source: checkpoint format or 'auto'.
         branch: which encoder of a two-encoder checkpoint ('online' | 'target').
-        img_size: teacher input size; inputs of another size are resized (bilinear).
+        img_size: teacher input size; inputs of another size are resized with ``resize_mode``.
+        resize_mode: 'bilinear' (align_corners=False) or 'nearest' (the original MCF code's
+            ``F.interpolate`` default).
         data_mean / data_std: normalisation of the images it receives (the training data's).
         mean / std: normalisation the teacher expects; defaults to the data's, or CLIP's for CLIP checkpoints.
         num_heads: attention heads (not stored in weights; default width // 64).
@@ -43,6 +46,7 @@ class FrozenViTTeacher(BaseModule):
         source: str = 'auto',
         branch: str = 'online',
         img_size: Optional[int] = None,
+        resize_mode: str = 'bilinear',
         data_mean: Sequence[float] = IMAGENET_MEAN,
         data_std: Sequence[float] = IMAGENET_STD,
         mean: Optional[Sequence[float]] = None,
@@ -54,6 +58,9 @@ class FrozenViTTeacher(BaseModule):
         super().__init__(init_cfg)
         if source != 'auto' and source not in FORMATS:
             raise ValueError(f'teacher source={source!r} is invalid; choose one of {FORMATS} or "auto".')
+        if resize_mode not in RESIZE_MODES:
+            raise ValueError(f'teacher resize_mode={resize_mode!r} is invalid; choose one of {RESIZE_MODES}.')
+        self.resize_mode = resize_mode
         ckpt = read_checkpoint(checkpoint)  # fails fast on a missing or corrupt file
         sd, fmt, _ = to_vit_state_dict(ckpt, source, branch)
         kwargs = infer_vit_arch(sd, fmt, num_heads)
@@ -100,7 +107,8 @@ class FrozenViTTeacher(BaseModule):
         """img [N, 3, H, W] in the data's normalisation -> per chosen block [N, 1+L, D]."""
         size = self.vit.img_size
         if tuple(img.shape[-2:]) != tuple(size):
-            img = F.interpolate(img, size=size, mode='bilinear', align_corners=False)
+            align = None if self.resize_mode == 'nearest' else False
+            img = F.interpolate(img, size=size, mode=self.resize_mode, align_corners=align)  # [N, 3, *size]
         img = img * self.scale + self.shift
         return self.vit.get_intermediate_layers(img, self.out_indices, norm=False, reshape=False)
 
