@@ -6,6 +6,7 @@
 #   head.norm_dim='token'    (teacher features L2-normalised across tokens per channel)
 #   symmetric=False          (one-directional InfoNCE)
 #   linear_init='xavier_uniform'  (every Linear of encoder, decoder, projector, predictor; zero bias)
+#   backbone/neck sincos_layout='mae'  (MAE's get_2d_sincos_pos_embed, not mmpretrain's row/column-swapped table)
 #   target_generator.resize_mode='nearest'  (a non-224 input reaches the teacher by nearest resize)
 _base_ = [
     '../_base_/models/mcf_vit-base-p16.py',
@@ -18,6 +19,8 @@ model = dict(
     ema_update='micro_step',
     symmetric=False,
     linear_init='xavier_uniform',
+    backbone=dict(sincos_layout='mae'),
+    neck=dict(type='FaceMAEDecoder', sincos_layout='mae'),
     head=dict(norm_dim='token'),
     target_generator=dict(resize_mode='nearest'),
 )

@@ -21,6 +21,36 @@ FACE_VIT_ARCHS = {
 }
 
 
+SINCOS_LAYOUTS = ('mmpretrain', 'mae')
+
+
+def sincos_pos_embed(grid: Sequence[int], dims: int, cls_token: bool = True, layout: str = 'mmpretrain') -> Tensor:
+    """Fixed 2-D sin-cos table [1, (1+)h*w, dims] (a zero row first for the CLS token).
+
+    'mmpretrain': mmpretrain's table (first half encodes the row). 'mae': MAE's ``get_2d_sincos_pos_embed``,
+    which the original MCF code uses (first half encodes the column): the same values, rows and columns swapped.
+    """
+    if layout not in SINCOS_LAYOUTS:
+        raise ValueError(f'sincos_layout={layout!r} is invalid; choose one of {SINCOS_LAYOUTS}.')
+    if layout == 'mmpretrain':
+        return build_2d_sincos_position_embedding(tuple(grid), dims, cls_token=cls_token)
+    if dims % 4:
+        raise ValueError(f'a 2-D sin-cos table needs dims divisible by 4, got {dims}.')
+    h, w = grid
+    index = dict(dtype=torch.float64)
+    rows, cols = torch.meshgrid(torch.arange(h, **index), torch.arange(w, **index), indexing='ij')  # [h, w] each
+    omega = 1.0 / 10000 ** (torch.arange(dims // 4, dtype=torch.float64) / (dims / 4))  # [dims/4]
+
+    def encode(pos: Tensor) -> Tensor:  # [h, w] -> [h*w, dims/2]
+        out = pos.reshape(-1, 1) * omega
+        return torch.cat([out.sin(), out.cos()], dim=1)
+
+    table = torch.cat([encode(cols), encode(rows)], dim=1).float()  # [h*w, dims]
+    if cls_token:
+        table = torch.cat([table.new_zeros(1, dims), table], dim=0)
+    return table.unsqueeze(0)
+
+
 def check_mask_ratio(mask_ratio: float) -> float:
     """Return ``mask_ratio`` if it lies in (0, 1), else raise a message naming the fix."""
     if not isinstance(mask_ratio, (int, float)) or not 0.0 < float(mask_ratio) < 1.0:
@@ -64,6 +94,7 @@ class FaceViT(VisionTransformer):
             feedforward_channels).
         mask_ratio: fraction of patches hidden by :meth:`forward_masked` (pre-training only).
         fixed_pos_embed: use non-trainable 2-D sin-cos position embeddings (MAE/MCF) instead of learned ones.
+        sincos_layout: 'mmpretrain' (default) or 'mae' (the original MCF code's table), see :func:`sincos_pos_embed`.
         resize_input: if given, inputs are resized (bilinear) to this size inside the network, e.g. the
             downstream protocol feeds 512-px crops and runs the ViT at 448.
         **kwargs: passed to mmpretrain's VisionTransformer (img_size, patch_size, out_indices, ...).
@@ -76,6 +107,7 @@ class FaceViT(VisionTransformer):
         patch_size: int = 16,
         mask_ratio: float = 0.75,
         fixed_pos_embed: bool = True,
+        sincos_layout: str = 'mmpretrain',
         resize_input: Optional[int] = None,
         norm_cfg: dict = dict(type='LN', eps=1e-6),
         **kwargs,
@@ -83,22 +115,24 @@ class FaceViT(VisionTransformer):
         if isinstance(arch, str) and arch.lower() in FACE_VIT_ARCHS:
             arch = FACE_VIT_ARCHS[arch.lower()]
         check_patch_grid(img_size, patch_size)
+        if sincos_layout not in SINCOS_LAYOUTS:
+            raise ValueError(f'sincos_layout={sincos_layout!r} is invalid; choose one of {SINCOS_LAYOUTS}.')
         mask_ratio = check_mask_ratio(mask_ratio)
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, norm_cfg=norm_cfg, **kwargs)
         self.patch_size = patch_size
         check_visible_patches(mask_ratio, self.patch_resolution[0] * self.patch_resolution[1])
         self.mask_ratio = mask_ratio
         self.fixed_pos_embed = fixed_pos_embed
+        self.sincos_layout = sincos_layout
         self.resize_input = resize_input
         if fixed_pos_embed:
             self.pos_embed.requires_grad = False
             self.pos_embed.data.copy_(self._sincos_pos_embed())
 
     def _sincos_pos_embed(self) -> Tensor:
-        pos = build_2d_sincos_position_embedding(
-            self.patch_resolution, self.embed_dims, cls_token=self.num_extra_tokens > 0
+        return sincos_pos_embed(
+            self.patch_resolution, self.embed_dims, self.num_extra_tokens > 0, self.sincos_layout
         )  # [1, T, D]
-        return pos
 
     def init_weights(self) -> None:
         """Random MAE-style init, or a format-aware load for ``init_cfg=dict(type='Pretrained', ...)``.

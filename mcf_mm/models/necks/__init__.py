@@ -1,3 +1,4 @@
+from .mae_decoder import FaceMAEDecoder
 from .projection_mlp import ProjectionMLP
 
-__all__ = ['ProjectionMLP']
+__all__ = ['FaceMAEDecoder', 'ProjectionMLP']
