@@ -28,6 +28,11 @@ CASES = {
         'NME_box',
         ['frontal/NME_box', 'AUC_box@0.07'],
     ),
+    'vit-base-p16_farl-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py': (
+        'aflw_root',
+        'NME_box',
+        ['frontal/NME_box', 'AUC_box@0.07'],
+    ),
     'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py': (
         'w300_root',
         'NME_inter_ocular',
@@ -109,6 +114,13 @@ def test_pretrained_helen_config_points_at_the_demo_checkpoint():
     [
         (
             'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py',
+            150,
+            1.0,
+            19,
+            dict(box='box', diag='diag', inter_ocular=(6, 11), inter_pupil=(7, 10)),
+        ),
+        (
+            'vit-base-p16_farl-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py',
             150,
             1.0,
             19,

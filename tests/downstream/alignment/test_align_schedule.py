@@ -16,6 +16,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG_DIR = osp.join(REPO, 'configs', 'face_alignment')
 REPRODUCTION = [
     ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py', 150),
+    ('vit-base-p16_farl-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py', 150),
     ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py', 150),
     ('vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py', 250),
 ]

@@ -17,6 +17,8 @@ ALIGNMENT = osp.join(REPO, 'configs', 'face_alignment')
 REPRODUCTION = [
     osp.join(PARSING, 'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py'),
     osp.join(PARSING, 'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_celebamask-hq-512px.py'),
+    osp.join(PARSING, 'vit-base-p16_farl-16e-pre_uperhead_8xb5-300e_lapa-512px.py'),
+    osp.join(ALIGNMENT, 'vit-base-p16_farl-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py'),
     osp.join(ALIGNMENT, 'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py'),
     osp.join(ALIGNMENT, 'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-250e_300w-512px.py'),
     osp.join(ALIGNMENT, 'vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_wflw-512px.py'),

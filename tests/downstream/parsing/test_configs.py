@@ -39,6 +39,7 @@ def _tiny(cfg: Config, data_root: str) -> Config:
 
 CONFIGS = {
     'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py': ('lapa_root', 11),
+    'vit-base-p16_farl-16e-pre_uperhead_8xb5-300e_lapa-512px.py': ('lapa_root', 11),
     'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_celebamask-hq-512px.py': ('celebamask_root', 19),
     'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py': ('fasseg_root', 6),
     'vit-demo-p4_mcf-demo-30e-pre_uperhead_1xb4-20e_fasseg-v2-128px.py': ('fasseg_root', 6),
@@ -84,6 +85,7 @@ def test_variant_configs_build_in_mmseg_scope(fasseg_root):
     'name',
     [
         'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py',
+        'vit-base-p16_farl-16e-pre_uperhead_8xb5-300e_lapa-512px.py',
         'vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_celebamask-hq-512px.py',
         'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py',
     ],
