@@ -96,3 +96,15 @@ def test_default_linear_init_leaves_the_decoder_blocks_as_built(tiny_config):
 def test_bad_linear_init_is_refused(tiny_config):
     with pytest.raises(ValueError, match='linear_init'):
         build(tiny_config(), linear_init='kaiming')
+
+
+def test_vit_small_recipe_uses_the_original_small_decoder(repo_root):
+    cfg = Config.fromfile(f'{repo_root}/configs/mcf/mcf_vit-small-p16_8xb64-accum8-amp-16e_laion-face-224px.py')
+    init_default_scope('mcf_mm')
+    decoder = MODELS.build(cfg.model.neck)
+    assert len(decoder.decoder_blocks) == 2
+    assert (decoder.decoder_embed.in_features, decoder.decoder_embed.out_features) == (384, 256)
+    assert decoder.decoder_pred.out_features == 16 * 16 * 3 and decoder.sincos_layout == 'mae'
+    tokens = torch.randn(1, 1 + 49, 384)  # CLS + 25 % of 196 patches
+    ids_restore = torch.argsort(torch.rand(1, 196), dim=1)
+    assert decoder(tokens, ids_restore).shape == (1, 196, 768)
