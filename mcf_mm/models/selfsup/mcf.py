@@ -38,12 +38,12 @@ class MCF(BaseSelfSupervisor):
             forward (the original code, which under gradient accumulation updates that many times per step).
         accumulative_counts: optional, and only checked: if given it must equal the optim wrapper's
             ``accumulative_counts`` (refused at the first train step otherwise). Leave it out.
-        symmetric: also contrast the second view's online prediction with the first view's key.
+        symmetric: add a second InfoNCE term from one more online pass (a fresh random mask) against fresh
+            target keys (another random mask); False (the original) computes the one term.
         linear_init: 'default' keeps each part's own initialisation (mmpretrain's; the decoder's blocks, kept
             in a plain ModuleList, are never initialised); 'xavier_uniform' (the original code) re-initialises
             every Linear of the encoder, decoder, projector and predictor xavier-uniform with zero bias after
             the parts' own init. The frozen teacher is never touched, whatever ``init_cfg`` says.
-        mim_weight / contrast_weight: applied by the heads; kept here only for documentation.
     """
 
     def __init__(
