@@ -31,7 +31,11 @@ class FaceParsingEncoderDecoder(EncoderDecoder):
                 continue
             ori_shape = tuple(meta['ori_shape'][:2])
             logits = unwarp_logits(
-                seg_logits[i], meta['warp_matrix'], float(meta.get('warp_factor', 0.0)), ori_shape
+                seg_logits[i],
+                meta['warp_matrix'],
+                float(meta.get('warp_factor', 0.0)),
+                ori_shape,
+                meta.get('warp_convention', 'pixel_centre'),
             )  # [C, H, W]
             sample.set_data(
                 {

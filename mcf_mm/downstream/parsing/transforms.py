@@ -18,11 +18,11 @@ from mmseg.registry import TRANSFORMS
 
 from ..common.geometry import fit_image_matrix, hflip_matrix, similarity_matrix
 from ..common.photometric import register_photometric_transforms
-from .warp import align_matrix_from_landmarks, warp_image
+from .warp import WARP_CONVENTIONS, align_matrix_from_landmarks, warp_image
 
 register_photometric_transforms(TRANSFORMS)
 
-WARP_META_KEYS = ('warp_matrix', 'warp_factor', 'canvas_shape')
+WARP_META_KEYS = ('warp_matrix', 'warp_factor', 'canvas_shape', 'warp_convention')
 
 
 def _canvas(size) -> Tuple[int, int]:
@@ -157,29 +157,46 @@ class RoITanhWarp(BaseTransform):
         warp_label: also warp ``gt_seg_map``. Train: True. Test: False, so the metric sees the
             original label image while the network sees the warped crop.
         label_pad_val: label value outside the image (FaRL pads with 0 = background).
+        convention: pixel <-> normalised coordinates of the warp. 'pixel_centre' (default): n = (u + 0.5) / W * 2 - 1;
+            'farl': n = u / W * 2 - 1 and back u = (n + 1) / 2 * W, as FaRL's training code (set by the LaPa and
+            CelebAMask-HQ reproduction bases). Stored in the metainfo so the logits are warped back the same way.
     """
 
-    def __init__(self, warp_factor: float = 0.8, warp_label: bool = True, label_pad_val: int = 0) -> None:
+    def __init__(
+        self,
+        warp_factor: float = 0.8,
+        warp_label: bool = True,
+        label_pad_val: int = 0,
+        convention: str = 'pixel_centre',
+    ) -> None:
         if not 0.0 <= warp_factor < 1.0:
             raise ValueError(f'warp_factor must lie in [0, 1), got {warp_factor}')
+        if convention not in WARP_CONVENTIONS:
+            raise ValueError(f'RoITanhWarp convention must be one of {WARP_CONVENTIONS}, got {convention!r}')
         self.warp_factor = float(warp_factor)
         self.warp_label = warp_label
         self.label_pad_val = label_pad_val
+        self.convention = convention
 
     def transform(self, results: dict) -> dict:
         matrix = _require_matrix(results, 'RoITanhWarp')
         canvas = results['canvas_shape']
-        results['img'] = warp_image(results['img'], matrix, self.warp_factor, canvas, 'bilinear', 0)
+        conv = self.convention
+        results['img'] = warp_image(results['img'], matrix, self.warp_factor, canvas, 'bilinear', 0, conv)
         results['img_shape'] = tuple(canvas)
         if self.warp_label and 'gt_seg_map' in results:
             results['gt_seg_map'] = warp_image(
-                results['gt_seg_map'], matrix, self.warp_factor, canvas, 'nearest', self.label_pad_val
+                results['gt_seg_map'], matrix, self.warp_factor, canvas, 'nearest', self.label_pad_val, conv
             )
         results['warp_factor'] = self.warp_factor
+        results['warp_convention'] = conv
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(warp_factor={self.warp_factor}, warp_label={self.warp_label})'
+        return (
+            f'{self.__class__.__name__}(warp_factor={self.warp_factor}, warp_label={self.warp_label}, '
+            f'convention={self.convention!r})'
+        )
 
 
 @TRANSFORMS.register_module()
