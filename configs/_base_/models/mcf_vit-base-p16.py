@@ -3,7 +3,8 @@
 _base_ = ['./masked_pretrain.py']
 model = dict(
     type='MCF',
-    backbone=dict(type='FaceViT', arch='base', img_size=224, patch_size=16),
+    # Pre-training keeps the position embedding a fixed 2-D sin-cos table (stated, not left to FaceViT's default).
+    backbone=dict(type='FaceViT', arch='base', img_size=224, patch_size=16, fixed_pos_embed=True),
     neck=dict(
         num_patches=196, patch_size=16, embed_dim=768, decoder_embed_dim=512, decoder_depth=8, decoder_num_heads=16
     ),

@@ -5,7 +5,7 @@
 _base_ = ['./masked_pretrain_vit-demo-p4.py']
 model = dict(
     type='MCF',
-    backbone=dict(type='FaceViT'),
+    backbone=dict(type='FaceViT', fixed_pos_embed=True),  # a fixed sin-cos table during pre-training
     head=dict(type='FeatureDistillHead', norm_dim='token', loss_weight=1000.0),
     target_generator=dict(type='FrozenViTTeacher', out_indices=(1, 3), num_heads=3, img_size=32),
     projector=dict(type='ProjectionMLP', in_channels=96, hid_channels=256, out_channels=64),

@@ -11,6 +11,7 @@ norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         arch='base',
+        fixed_pos_embed=False,  # FaRL's fine-tuning trains the position embedding
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online', min_matched=0.9),
     ),
     neck=dict(embed_dim=768, norm_cfg=norm_cfg),

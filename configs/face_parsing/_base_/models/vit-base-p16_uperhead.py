@@ -10,6 +10,7 @@ model = dict(
     data_preprocessor=dict(size=(512, 512)),  # the canvas of the crops
     backbone=dict(
         arch='base',
+        fixed_pos_embed=False,  # FaRL's fine-tuning trains the position embedding
         drop_path_rate=0.0,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, source='auto', branch='online', min_matched=0.9),
     ),
