@@ -95,3 +95,67 @@ def test_shape_mismatch_is_a_clear_error():
     metric.dataset_meta = dict(classes=CLASSES)
     with pytest.raises(ValueError, match='original resolution'):
         metric.process({}, [s])
+
+
+def _samples_without(absent_class: int, seed: int = 3):
+    """Samples whose labels and predictions never contain ``absent_class`` (relabelled to background)."""
+    out = _samples(seed)
+    for s in out:
+        for key in ('gt_sem_seg', 'pred_sem_seg'):
+            d = s[key]['data']
+            d[d == absent_class] = 0
+    return out
+
+
+def test_absent_class_is_skipped_and_counted_by_default():
+    samples = _samples_without(absent_class=2)
+    metric = FaceF1Metric()
+    metric.dataset_meta = dict(classes=CLASSES)
+    res = _run(metric, samples)
+    # Independent: per-class F1 over the pooled pixels of the classes that occur, background and class 2 left out.
+    f1 = []
+    for c in (1, 3, 4, 5):
+        gt = np.concatenate([s['gt_sem_seg']['data'].numpy().ravel() for s in samples])
+        pred = np.concatenate([s['pred_sem_seg']['data'].numpy().ravel() for s in samples])
+        valid = gt != 255
+        g, p = gt[valid] == c, pred[valid] == c
+        f1.append(2 * (g & p).sum() / (g.sum() + p.sum()))
+    assert res['mF1.num_classes'] == 4
+    assert res['mF1'] == pytest.approx(np.mean(f1) * 100, abs=1e-9)
+    assert np.isnan(res['F1.nose'])
+
+
+def test_farl_absent_policy_gives_nan_like_its_scorer():
+    """FaRL: f1 = 2 I / (A + B) per class (0 / 0 -> NaN), fg mean = sum / number of foreground classes."""
+    samples = _samples_without(absent_class=2)
+    metric = FaceF1Metric(absent='nan')
+    metric.dataset_meta = dict(classes=CLASSES)
+    res = _run(metric, samples)
+    assert res['mF1.num_classes'] == len(CLASSES) - 1 and np.isnan(res['mF1'])
+    # With every class present both policies agree, and average all foreground classes.
+    full = _samples(0)
+    for absent in ('skip', 'nan'):
+        metric = FaceF1Metric(absent=absent)
+        metric.dataset_meta = dict(classes=CLASSES)
+        res = _run(metric, full)
+        assert res['mF1.num_classes'] == len(CLASSES) - 1
+        assert res['mF1'] == pytest.approx(_independent_f1(full)[1:].mean() * 100, abs=1e-9)
+
+
+def test_bad_absent_policy_names_the_choices():
+    with pytest.raises(ValueError, match="'skip', 'nan'"):
+        FaceF1Metric(absent='zero')
+
+
+def test_reproduction_configs_use_farls_absent_policy():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    root = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'configs', 'face_parsing')
+    for path in glob.glob(osp.join(root, 'vit-*.py')):
+        cfg = Config.fromfile(path)
+        want = 'nan' if osp.basename(path).startswith('vit-base-p16_') else 'skip'
+        for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+            assert evaluator.get('absent', 'skip') == want, path
