@@ -1,7 +1,15 @@
 # AFLW-19 with the FaRL/MCF protocol: ViT-B/16 fine-tuned from MCF (16 pre-training epochs), 512² crops
 # (face scale 1.0), 150 epochs, EMA evaluated; NME_box / NME_diag (+ inter-ocular, inter-pupil),
 # AUC_box@0.07 / FR_box@0.07, on the full test set and its frontal subset in one run.
-_base_ = ['./_base_/default_runtime.py', './_base_/models/vit-base-p16_uper-heatmap.py', './_base_/datasets/aflw19.py']
+_base_ = [
+    './_base_/default_runtime.py',
+    './_base_/models/vit-base-p16_uper-heatmap.py',
+    './_base_/datasets/aflw19.py',
+    './_base_/farl_photometric.py',
+]
+# FaRL's photometric augmenters replace the shared ones (./_base_/farl_photometric.py).
+train_pipeline = [_base_.farl_photometric.get(t.type, t) for t in _base_.train_pipeline]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 model = dict(head=dict(num_keypoints=19, decoder={{_base_.codec}}))
 train_cfg = dict(max_epochs=150, val_interval=10)

@@ -5,7 +5,8 @@ all of them in its own ``TRANSFORMS`` (:func:`register_photometric_transforms`).
 
 - the alignment recipe (:class:`RandomOcclusion`, :class:`NoiseBlend`, :class:`RandomGray`, :class:`RandomGamma`,
   :class:`RandomBlur`): each applied with a probability, computed on a float32 copy and cast back to the
-  input dtype by truncation;
+  input dtype by truncation; FaRL's alignment augmenters are this recipe with the occlusion's ``law='blueprint'``
+  (always), noise p 0.5 with alpha ~ U(0, 0.5), and the parsing recipe's gamma and blur (same laws);
 - the parsing recipe (:class:`FaceRandomGray`, :class:`FaceRandomGamma`, :class:`FaceRandomBlur`): computed on
   the uint8 image with OpenCV's rounding (grey with probability 0.1, one of three gammas, a small box blur).
 """
@@ -68,15 +69,49 @@ class RandomApply(BaseTransform):
         return f'{self.__class__.__name__}({args})'
 
 
-class RandomOcclusion(RandomApply):
-    """Paint a black rectangle of random size (5 % to ``max_frac`` of each side) at a random place."""
+OCCLUSION_LAWS = ('uniform', 'blueprint')
 
-    def __init__(self, prob: float = 0.5, max_frac: float = 0.4) -> None:
+
+def blueprint_occlusion_box(
+    h: int, w: int, h_range: Tuple[float, float] = (0.2, 0.8), w_delta: float = 0.2
+) -> Tuple[int, int, int, int]:
+    """Inclusive box ``(y0, y1, x0, x1)`` drawn by the size law of FaRL's training augmenter (py-blueprint).
+
+    ``r_h ~ U(h_range)``, ``r_w = r_h + U(-w_delta, w_delta)``; the centre's column is drawn on ``[0, h - 1)``
+    and its row on ``[0, w - 1)`` (as the original does; the crops are square); the box spans about
+    ``h * r_h / 2`` rows and ``w * r_w / 2`` columns, clipped to the image.
+    """
+    rh = np.random.uniform(*h_range)
+    rw = rh - w_delta + 2 * w_delta * np.random.uniform()
+    cx, cy = int((h - 1) * np.random.uniform()), int((w - 1) * np.random.uniform())
+    dh, dw = int(h / 2 * rh), int(w / 2 * rw)
+    x0, y0 = max(0, cx - dw // 2), max(0, cy - dh // 2)
+    x1, y1 = min(w - 1, cx + dw // 2), min(h - 1, cy + dh // 2)
+    return y0, y1, x0, x1
+
+
+class RandomOcclusion(RandomApply):
+    """Paint a black rectangle at a random place, with probability ``prob``.
+
+    Args:
+        prob: probability of occluding (FaRL: always, 1.0).
+        max_frac: ``law='uniform'``: each side U(5 %, ``max_frac``) of the image's.
+        law: ``'uniform'`` (mcf_mm's own size law) or ``'blueprint'`` (FaRL's, :func:`blueprint_occlusion_box`).
+    """
+
+    def __init__(self, prob: float = 0.5, max_frac: float = 0.4, law: str = 'uniform') -> None:
         super().__init__(prob)
+        if law not in OCCLUSION_LAWS:
+            raise ValueError(f'law must be one of {OCCLUSION_LAWS}, got {law!r}.')
         self.max_frac = max_frac
+        self.law = law
 
     def apply(self, img: np.ndarray) -> np.ndarray:
         h, w = img.shape[:2]
+        if self.law == 'blueprint':
+            y0, y1, x0, x1 = blueprint_occlusion_box(h, w)
+            img[y0 : y1 + 1, x0 : x1 + 1] = 0
+            return img
         rh = max(1, int(np.random.uniform(0.05, self.max_frac) * h))
         rw = max(1, int(np.random.uniform(0.05, self.max_frac) * w))
         y, x = np.random.randint(0, h - rh + 1), np.random.randint(0, w - rw + 1)
