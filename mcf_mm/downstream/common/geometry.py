@@ -66,6 +66,9 @@ def box_size(box: Sequence[float]) -> float:
     return max(x2 - x1, y2 - y1)
 
 
+BOX_MODES = ('square', 'stretch')
+
+
 def crop_matrix(
     box: Sequence[float],
     out_size: int,
@@ -73,27 +76,40 @@ def crop_matrix(
     angle_deg: float = 0.0,
     scale: float = 1.0,
     shift: Tuple[float, float] = (0.0, 0.0),
+    box_mode: str = 'square',
 ) -> np.ndarray:
     """2x3 matrix mapping image pixels to an ``out_size``² crop around a face box.
 
-    The box's longer side fills ``face_scale`` of the crop; then the crop is rotated by ``angle_deg``, zoomed
-    by ``scale`` and its centre shifted by ``shift`` (fractions of the crop side): the alignment protocol's
-    train-time augmentation.
+    ``box_mode='square'`` (default): the box's longer side fills ``face_scale`` of the crop, aspect kept.
+    ``box_mode='stretch'`` (FaRL's training code): each axis of the box is mapped onto the crop independently
+    (pixel edges: x1 -> -0.5, x2 -> out_size - 0.5, likewise y; a non-square box is stretched), then zoomed by
+    ``face_scale`` about the crop centre. Either way the crop is then rotated by ``angle_deg``, zoomed by
+    ``scale`` and its centre shifted by ``shift`` (fractions of the crop side): the train-time augmentation.
 
     Args:
         box: face box [x1, y1, x2, y2] in image pixels.
         out_size: crop side in pixels (512 in the protocol).
         face_scale: fraction of the crop side covered by the box (1.0 AFLW-19, 0.8 300W/WFLW).
         angle_deg, scale, shift: random similarity parameters (identity by default).
+        box_mode: 'square' or 'stretch' (see above).
     Returns:
         float64 [2, 3] matrix M with ``crop_xy = M @ [x, y, 1]``.
     """
     if face_scale <= 0 or scale <= 0:
         raise ValueError(f'face_scale ({face_scale}) and scale ({scale}) must be positive.')
+    if box_mode not in BOX_MODES:
+        raise ValueError(f'box_mode must be one of {BOX_MODES}, got {box_mode!r}.')
+    longer = box_size(box)  # validates the box
     x1, y1, x2, y2 = [float(v) for v in box]
-    side = box_size(box) / face_scale  # crop side in image pixels
+    c = (out_size - 1) / 2.0
+    target = (c + shift[0] * out_size, c + shift[1] * out_size)
+    if box_mode == 'stretch':
+        ax, ay = out_size / (x2 - x1), out_size / (y2 - y1)
+        box_to_crop = np.array([[ax, 0.0, -x1 * ax - 0.5], [0.0, ay, -y1 * ay - 0.5], [0.0, 0.0, 1.0]])
+        m = similarity_matrix(angle_deg, face_scale * scale, (c, c), target) @ box_to_crop  # [3, 3]
+        return np.ascontiguousarray(m[:2])
+    side = longer / face_scale  # crop side in image pixels
     centre = ((x1 + x2) / 2.0, (y1 + y2) / 2.0)
-    target = ((out_size - 1) / 2.0 + shift[0] * out_size, (out_size - 1) / 2.0 + shift[1] * out_size)
     return np.ascontiguousarray(similarity_matrix(angle_deg, out_size / side * scale, centre, target)[:2])
 
 

@@ -5,7 +5,9 @@ _base_ = ['./face_landmarks.py']
 data_root = '{{$MCF_MM_DATA:data}}/aflw19/'
 dataset_type = 'AFLW19MatDataset'
 face_scale = 1.0
-pipeline_changes = dict(FaceBoxCrop=dict(face_scale=face_scale))
+# FaRL's crop: the box stretched axis by axis onto the crop, train zoom U(face_scale +- 0.1) (defaults: squared
+# box, face_scale * U(0.9, 1.1)).
+pipeline_changes = dict(FaceBoxCrop=dict(face_scale=face_scale, box_mode='stretch', zoom_mode='additive'))
 train_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.train_pipeline]
 test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.test_pipeline]
 train_dataloader = dict(
