@@ -9,13 +9,13 @@ import logging
 import os
 import os.path as osp
 import re
-import tempfile
 import zipfile
 from typing import BinaryIO, Callable, List, Optional
 
 import torch
 
 from mcf_mm.checkpoint import CheckpointFormatError, read_checkpoint
+from mcf_mm.utils import fileio
 
 from .plain_state import from_plain
 
@@ -23,56 +23,10 @@ PARTIAL_SUFFIX = '.mcf_mm-partial'
 _MODEL_ZOO_PREFIXES = ('open-mmlab://', 'openmmlab://', 'torchvision://', 'mmcls://', 'pavi://', 'modelzoo://')
 
 
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems refuse fsync on directories
-    finally:
-        os.close(fd)
-
-
-def _new_file_mode(target: str) -> int:
-    if osp.isfile(target):
-        return os.stat(target).st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> str:
-    """Write a checkpoint file with ``write(file)`` so that ``path`` is either the old or the complete new file.
-
-    A symlink at ``path`` is kept and its target is replaced; a special file (FIFO, device) that a user named
-    is written in place, never replaced. Returns the path of the file actually written.
-    """
-    path = os.fspath(path)
-    target = osp.realpath(path) if osp.islink(path) else osp.abspath(path)
-    if osp.exists(target) and not osp.isfile(target):
-        with open(target, 'wb') as f:
-            write(f)
-        return target
-    folder = osp.dirname(target)
-    os.makedirs(folder, exist_ok=True)
-    mode = _new_file_mode(target)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{osp.basename(target)}.', suffix=PARTIAL_SUFFIX)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # mkstemp creates 0600
-        os.replace(tmp, target)
-    except BaseException:
-        if osp.lexists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
-    return target
+    """Crash-safe write of a checkpoint file; its temporary name ends in :data:`PARTIAL_SUFFIX`, which
+    :func:`remove_partial_writes` looks for at the next start."""
+    return fileio.atomic_write(path, write, suffix=PARTIAL_SUFFIX)
 
 
 def save_checkpoint_file(checkpoint: dict, path: str) -> str:

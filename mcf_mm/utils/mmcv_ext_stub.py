@@ -21,8 +21,9 @@ import importlib.metadata
 import importlib.util
 import os
 import os.path as osp
-import tempfile
 from typing import List, Optional
+
+from mcf_mm.utils.fileio import atomic_write_bytes
 
 MARKER = '# mcf_mm stand-in for mmcv._ext (mmcv-lite has no compiled ops)'
 RECORD_LINE = 'mmcv/_ext.py,,'
@@ -113,16 +114,7 @@ def _edit_record(add: bool) -> None:
 
 def _write_text(path: str, text: str) -> None:
     """Write our own file via a temporary file and rename, so that no reader sees half a module."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.mcf_mm.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write_bytes(text.encode('utf-8'), path)
 
 
 def status() -> str:
