@@ -79,7 +79,7 @@ def _pickles_of(path: str) -> List[bytes]:
         try:
             for _op in pickletools.genops(buf):
                 pass
-        except Exception:
+        except ValueError:  # not a pickle here (the raw tensor bytes): the leading pickles are all found
             break
         streams.append(data[pos : pos + buf.tell()])
         pos += buf.tell()
@@ -93,13 +93,13 @@ def unsafe_globals(path: str) -> List[str]:
         from torch import _weights_only_unpickler as wou  # torch's own default allowlist, for the report only
 
         allowed |= set(wou._get_allowed_globals())
-    except Exception:  # pragma: no cover - a torch without the private helper: report every global
+    except (ImportError, AttributeError):  # a torch without the private helper: report every global
         pass
     found = []
     try:
         for data in _pickles_of(path):
             found += [g.replace('__builtin__.', 'builtins.') for g in _pickle_globals(data)]
-    except Exception:  # unreadable: the load error explains it
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):  # unreadable: the load error explains it
         return []
     return sorted(set(found) - allowed)
 
