@@ -224,8 +224,9 @@ def helen_split(names: Sequence[str], split: str, test_ratio: float) -> List[int
 class Helen29MatDataset(_FaceLandmarkDataset):
     """Helen re-labelled with the 29 LFPW points (Zhou et al. ICCV'13), from ``helen.mat`` (imgs, Pts 2x29).
 
-    Box = the landmarks' bounding box (like the HRNet boxes of 300W/WFLW, derived from ground truth).
-    LFPW-29 outer eye corners are points 8 (image-left) and 9 (image-right), 0-based; pupils 16 and 17.
+    ``Pts`` are MATLAB pixel coordinates (the first pixel's centre is 1); they are read 0-based (minus 1, the first
+    pixel's centre at 0, the convention of every other dataset here). Box = the landmarks' bounding box (like the
+    HRNet boxes of 300W/WFLW, derived from ground truth). LFPW-29 outer eye corners are points 8 (image-left) and 9 (image-right), 0-based; pupils 16 and 17.
 
     Args:
         ann_file: path of ``helen.mat``.
@@ -253,9 +254,9 @@ class Helen29MatDataset(_FaceLandmarkDataset):
         pts_all = [np.asarray(p, dtype=np.float64) for p in np.asarray(info['Pts']).ravel()]
         out = []
         for i in helen_split(names, self.split, self.test_ratio):
-            pts = pts_all[i].T  # [29, 2]
-            if pts.shape != (29, 2):
+            if pts_all[i].shape != (2, 29):
                 raise ValueError(f'{names[i]}: expected Pts of shape 2x29, got {pts_all[i].shape}.')
+            pts = pts_all[i].T - 1.0  # [29, 2], MATLAB 1-based -> 0-based pixels
             box = (*pts.min(axis=0), *pts.max(axis=0))
             out.append(_instance(i, osp.join(self.data_prefix['img'], names[i]), box, pts))
         return out

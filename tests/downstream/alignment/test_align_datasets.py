@@ -82,7 +82,7 @@ def test_helen29_reads_mat_and_splits_by_sorted_name_keeping_photos_together(hel
     assert [osp.basename(d['img_path']) for d in train] == ['100_1.jpg', '100_2.jpg', '150_1.jpg', '200_1.jpg']
     assert [osp.basename(d['img_path']) for d in test] == ['300_1.jpg', '300_2.jpg']
     d = test[0]
-    pts = ref['pts'][ref['names'].index('300_1.jpg')]
+    pts = ref['pts'][ref['names'].index('300_1.jpg')] - 1.0  # helen.mat is MATLAB 1-based; read 0-based
     np.testing.assert_allclose(d['keypoints'][0], pts, rtol=1e-6)
     np.testing.assert_allclose(d['bbox'][0], [*pts.min(0), *pts.max(0)], rtol=1e-6)
     # the boundary moves past faces of the same photo
