@@ -8,6 +8,7 @@
 #   linear_init='xavier_uniform'  (every Linear of encoder, decoder, projector, predictor; zero bias)
 #   backbone/neck sincos_layout='mae'  (MAE's get_2d_sincos_pos_embed, not mmpretrain's row/column-swapped table)
 #   target_generator.resize_mode='nearest'  (a non-224 input reaches the teacher by nearest resize)
+#   param_scheduler window=accumulative_counts  (the lr is set once per accumulation window; warm-up from 0)
 _base_ = [
     '../_base_/models/mcf_vit-base-p16.py',
     '../_base_/datasets/face_pretrain_224.py',
@@ -24,7 +25,9 @@ model = dict(
     head=dict(norm_dim='token'),
     target_generator=dict(resize_mode='nearest'),
 )
-optim_wrapper = dict(accumulative_counts=8)
+accumulative_counts = 8
+optim_wrapper = dict(accumulative_counts=accumulative_counts)
+param_scheduler = [dict(_base_.param_scheduler[0], window=accumulative_counts)]
 train_dataloader = dict(batch_size=64)
 # Effective batch for mmengine's --auto-scale-lr: 8 GPUs x 64 x 8.
 auto_scale_lr = dict(base_batch_size=4096, enable=False)

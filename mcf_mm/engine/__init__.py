@@ -2,6 +2,7 @@ from .checkpoint_io import read_runner_checkpoint
 from .hooks import BatchNormBatchCheckHook, CrashSafeCheckpointHook, RNGStateHook, SkippedImagesHook
 from .plain_state import from_plain, to_plain
 from .runner import FaceRunner
+from .schedulers import WindowedWarmupCosineLR
 
 __all__ = [
     'BatchNormBatchCheckHook',
@@ -12,4 +13,5 @@ __all__ = [
     'from_plain',
     'read_runner_checkpoint',
     'to_plain',
+    'WindowedWarmupCosineLR',
 ]

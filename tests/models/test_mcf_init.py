@@ -103,6 +103,8 @@ def test_vit_small_recipe_uses_the_original_small_decoder(repo_root):
     init_default_scope('mcf_mm')
     decoder = MODELS.build(cfg.model.neck)
     assert len(decoder.decoder_blocks) == 2
+    # mae_vit_small_patch16_dec256d2b: decoder_num_heads=16, i.e. 16-dim heads
+    assert all(b.attn.num_heads == 16 and b.attn.head_dims == 16 for b in decoder.decoder_blocks)
     assert (decoder.decoder_embed.in_features, decoder.decoder_embed.out_features) == (384, 256)
     assert decoder.decoder_pred.out_features == 16 * 16 * 3 and decoder.sincos_layout == 'mae'
     tokens = torch.randn(1, 1 + 49, 384)  # CLS + 25 % of 196 patches

@@ -1,9 +1,8 @@
 # AdamW (0.9, 0.95), wd 0.05 without decay on biases, norms and other 1-D parameters; 1 warm-up epoch then
 # half-cosine per iteration to 0; 16 epochs. lr = 1.5e-4 x 4096 / 256.
-# mmengine steps the schedulers on every micro-iteration, so under gradient accumulation the optimiser uses the
-# value of each window's last micro-iteration (the original sets it once, at the window's first: within
-# accumulative_counts / iterations-per-epoch of the full lr). The warm-up starts at 1e-8 x lr: LinearLR cannot
-# start at exactly 0 (its chained update divides by start_factor).
+# The schedule is MAE's (MCF's) closed form: linear warm-up from lr 0, then half-cosine, with the value set once
+# per accumulation window at its first micro-iteration (`window`: the recipe sets its accumulative_counts).
+# mmengine's LinearLR + CosineAnnealingLR (per micro-iteration, warm-up from a non-zero start) is the alternative.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
@@ -11,7 +10,14 @@ optim_wrapper = dict(
     paramwise_cfg=dict(bias_decay_mult=0.0, norm_decay_mult=0.0, flat_decay_mult=0.0),
 )
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-8, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True, begin=1, end=16, convert_to_iter_based=True),
+    dict(
+        type='WindowedWarmupCosineLR',
+        warmup_epochs=1,
+        epochs=16,
+        window=1,
+        eta_min=0.0,
+        by_epoch=True,
+        convert_to_iter_based=True,
+    )
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=16)
