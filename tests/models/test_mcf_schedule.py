@@ -32,12 +32,20 @@ def original_lrs(per_epoch: int, accum: int, epochs: int, lr: float, warmup: flo
     return seen
 
 
+def windowed(**kwargs) -> dict:
+    """An epoch-based WindowedWarmupCosineLR config, converted to iterations by the runner."""
+    return dict(type='WindowedWarmupCosineLR', by_epoch=True, convert_to_iter_based=True, **kwargs)
+
+
+def build_sched(cfg: dict, optim, per_epoch: int):
+    return PARAM_SCHEDULERS.build(dict(cfg), default_args=dict(optimizer=OptimWrapper(optim), epoch_length=per_epoch))
+
+
 def scheduled_lrs(cfg_scheduler: dict, per_epoch: int, steps: int, lr: float, groups=(1.0,)) -> list:
     """Build the scheduler as mmengine's runner does (epoch_length given) and step it as ParamSchedulerHook does."""
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in groups]
     optim = torch.optim.SGD([dict(params=[p], lr=lr * g) for p, g in zip(params, groups)], lr=lr)
-    wrapper = OptimWrapper(optim)
-    sched = PARAM_SCHEDULERS.build(dict(cfg_scheduler), default_args=dict(optimizer=wrapper, epoch_length=per_epoch))
+    sched = build_sched(cfg_scheduler, optim, per_epoch)
     seen = []
     for _ in range(steps):
         seen.append([g['lr'] for g in optim.param_groups])  # the lr the iteration's optimiser step uses
@@ -83,7 +91,7 @@ def test_resume_continues_the_same_schedule():
     per_epoch, lr = 12, 0.5
     full = scheduled_lrs(cfg, per_epoch, 4 * per_epoch, lr)
     optim = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
-    sched = PARAM_SCHEDULERS.build(dict(cfg), default_args=dict(optimizer=OptimWrapper(optim), epoch_length=per_epoch))
+    sched = build_sched(cfg, optim, per_epoch)
     for _ in range(17):
         optim.step()
         sched.step()
