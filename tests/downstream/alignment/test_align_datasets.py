@@ -88,3 +88,26 @@ def test_helen29_reads_mat_and_splits_by_sorted_name_keeping_photos_together(hel
     # the boundary moves past faces of the same photo
     names = ['a_1.jpg', 'b_1.jpg', 'b_2.jpg', 'c_1.jpg']
     assert helen_split(names, 'train', 0.5) == [0, 1, 2]
+
+
+def test_helen29_real_release_is_read_zero_based():
+    """On the real Helen-29 release (when $MCF_MM_DATA/helen29 exists): every face's points are the JSON copy's
+    MATLAB 1-based pixels minus 1, and all lie inside the image's 0-based pixel range [-0.5, W - 0.5]."""
+    import json
+    import os
+
+    root = osp.join(os.environ.get('MCF_MM_DATA', 'data'), 'helen29')
+    if not osp.isfile(osp.join(root, 'helen29_landmarks.json')):
+        pytest.skip('real Helen-29 not available (set MCF_MM_DATA to the folder holding helen29/)')
+    ref = {osp.basename(e['file']): e for e in json.load(open(osp.join(root, 'helen29_landmarks.json')))['items']}
+    kw = dict(data_root=root, ann_file='data/helen.mat', data_prefix=dict(img='data/img/'))
+    faces = [d for split in ('train', 'test') for d in Helen29MatDataset(split=split, test_mode=True, **kw)]
+    assert len(faces) == len(ref) == 348
+    for d in faces:
+        e = ref[osp.basename(d['img_path'])]
+        one_based = np.asarray(e['landmarks_29_xy'], np.float64)
+        np.testing.assert_allclose(d['keypoints'][0], one_based - 1.0, atol=1e-9)
+        assert (d['keypoints'][0] >= -0.5).all()
+        assert (d['keypoints'][0][:, 0] <= e['width'] - 0.5).all() and (
+            d['keypoints'][0][:, 1] <= e['height'] - 0.5
+        ).all()
