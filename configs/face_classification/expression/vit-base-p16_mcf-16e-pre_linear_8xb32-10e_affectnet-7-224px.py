@@ -1,9 +1,10 @@
-# Expression recognition on AffectNet-7 (manually annotated; Contempt and 8+ dropped; validation.csv = the official
-# test set, 3,500 images): the ViT-B/16 from MCF (16 pre-training epochs) fine-tuned end to end at 224 px on the
-# CSV's face boxes, class-balanced sampling (ClassBalancedSampler, epoch = len(training set) draws), 8 GPUs x 32
-# images, 10 epochs (1 warm-up epoch from 1e-4 x lr, then cosine to 1e-6, by iteration). The test set is evaluated
-# once, after the last epoch; metrics: accuracy (accuracy/top1; on this class-balanced test set it equals the mean
-# class accuracy) and mean class accuracy (mean-class-accuracy/recall). MCF's paper: 60.98.
+# Expression recognition on AffectNet-7 (manually annotated; Contempt and 8+ dropped; validation.csv = the
+# official test set, 3,500 images): the ViT-B/16 from MCF (16 pre-training epochs) fine-tuned end to end at 224 px
+# on the CSV's face boxes, class-balanced sampling (ClassBalancedSampler, epoch = len(training set) draws),
+# 8 GPUs x 32 images, 10 epochs (1 warm-up epoch from 1e-4 x lr, then cosine to 1e-6, by iteration). The test set
+# is evaluated once, after the last epoch; metrics: accuracy (accuracy/top1; with 500 test images per class it
+# equals the mean class accuracy) and mean class accuracy (mean-class-accuracy/recall).
+# Published MCF-family result: 60.98 (not reproduced here).
 _base_ = ['./_base_/vit-base-p16_mae-ft.py', './_base_/affectnet.py']
 affectnet_classes = 7
 max_epochs = 10

@@ -37,5 +37,4 @@ test_cfg = dict()
 # Checkpoints: the last epoch's is the result (no selection on the test set). The optimistic best-on-test variant
 # is --cfg-options default_hooks.checkpoint.save_best=accuracy/top1 (name it as such when reporting).
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=1, max_keep_ckpts=1))
-auto_scale_lr = dict(base_batch_size=total_batch)
 randomness = dict(seed=0, diff_rank_seed=True)
