@@ -1,13 +1,17 @@
 """ClassBalancedSampler: sampled class frequencies approach uniform, draws are fixed by (seed, epoch), and the
 ranks' shards are disjoint slices of one epoch order (as mmengine's DefaultSampler distributes)."""
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
+import torch.multiprocessing as mp
 from mmengine.dataset import DefaultSampler
 
 import mcf_mm.downstream.classification  # noqa: F401
+from mcf_fixtures.dist import free_port
 from mcf_mm.downstream.classification import samplers
 from mcf_mm.downstream.classification.samplers import ClassBalancedSampler
 from mcf_mm.registry import DATA_SAMPLERS
@@ -110,6 +114,33 @@ def test_ranks_take_disjoint_shards_of_one_epoch_order(monkeypatch, world_size):
         assert shard == order[rank::world_size]
     positions = [set(range(r, per_rank * world_size, world_size)) for r in range(world_size)]
     assert all(not (positions[i] & positions[j]) for i in range(world_size) for j in range(i + 1, world_size))
+
+
+def _worker(rank: int, port: int, out_dir: str) -> None:
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    np.random.seed(100 + rank)  # the ranks' own generators differ: the seed must come from the sync
+    sampler = ClassBalancedSampler(LabelledDataset(_labels()), seed=None)
+    sampler.set_epoch(2)
+    with open(os.path.join(out_dir, f'rank{rank}.json'), 'w') as f:
+        json.dump(dict(seed=int(sampler.seed), shard=list(sampler), rank=sampler.rank, world=sampler.world_size), f)
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_share_the_seed_and_split_one_order(tmp_path):
+    mp.start_processes(_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True, start_method='spawn')
+    res = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
+    assert [(r['rank'], r['world']) for r in res] == [(0, 2), (1, 2)]
+    assert res[0]['seed'] == res[1]['seed']
+    per_rank = math.ceil(len(_labels()) / 2)
+    assert len(res[0]['shard']) == len(res[1]['shard']) == per_rank
+    full = ClassBalancedSampler(LabelledDataset(_labels()), num_samples=2 * per_rank, seed=res[0]['seed'])
+    full.set_epoch(2)
+    order = list(full)
+    assert res[0]['shard'] == order[0::2] and res[1]['shard'] == order[1::2]
 
 
 def test_built_from_the_registry_with_the_runner_seed():

@@ -128,8 +128,9 @@ class AffectNetDataset(BaseDataset):
         data_list = [d for d in map(self._parse, read_affectnet_csv(self.ann_file)) if d is not None]
         if not data_list:
             raise ValueError(f'{self.ann_file} has no row with expression 0..{self.num_classes - 1}.')
-        present = [d for d in data_list if osp.isfile(d['img_path'])]
-        missing = [d['img_path'] for d in data_list if not osp.isfile(d['img_path'])]
+        exists = [osp.isfile(d['img_path']) for d in data_list]
+        present = [d for d, ok in zip(data_list, exists) if ok]
+        missing = [d['img_path'] for d, ok in zip(data_list, exists) if not ok]
         if missing and self.missing == 'error':
             raise FileNotFoundError(
                 f'{len(missing)} of {len(data_list)} images listed in {self.ann_file} are missing, e.g. '
