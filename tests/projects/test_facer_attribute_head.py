@@ -91,3 +91,68 @@ def test_config_trains_and_validates(tmp_path):
     assert not torch.equal(before, runner.model.head.fc.weight)  # it trained
     scores = runner.message_hub.get_scalar('val/attr/mean_accuracy').current()
     assert 0.0 <= scores <= 100.0
+
+
+def test_the_metric_is_the_core_one():
+    from mcf_mm.downstream.classification.metrics.attributes import MeanAttributeAccuracy as Core
+
+    assert MeanAttributeAccuracy is Core
+
+
+def test_celeba_annotations_tool_matches_the_core_dataset(tmp_path):
+    """The tool's celeba JSON and CelebAAttrDataset read the same release into the same samples."""
+    import json
+
+    from mcf_fixtures.attributes_pose import write_celeba
+    from mcf_mm.downstream.classification.datasets.celeba import CelebAAttrDataset
+
+    root = tmp_path / 'celeba'
+    write_celeba(str(root), partitions=(0, 1, 2, 0, 2))
+    spec = importlib.util.spec_from_file_location('mk', osp.join(PROJECT, 'tools', 'make_attribute_annotations.py'))
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    ann = mk.main(['celeba', str(root / 'list_attr_celeba.txt'), str(tmp_path / 'ann'), '--partition',
+                   str(root / 'list_eval_partition.txt')])  # fmt: skip
+    for split in ('train', 'val', 'test'):
+        rows = json.load(open(ann[split]))['data_list']
+        ds = CelebAAttrDataset(data_root=str(root), split=split)
+        got = [ds.get_data_info(i) for i in range(len(ds))]
+        assert [osp.basename(g['img_path']) for g in got] == [r['img_path'] for r in rows]
+        assert [g['gt_label'] for g in got] == [r['gt_label'] for r in rows]
+
+
+def test_celeba_config_trains_one_step_on_the_release(tmp_path):
+    """The project's CelebA config reads the original CelebA files (CelebAAttrDataset) and trains the facer head."""
+    from mmengine.config import Config
+
+    from mcf_fixtures.attributes_pose import write_celeba
+    from mcf_fixtures.tiny import TINY_ARCH
+    from mcf_mm.utils.cli import build_runner
+
+    root = str(tmp_path / 'celeba')
+    write_celeba(root, partitions=(0, 0, 1, 1, 2))
+    cfg = Config.fromfile(
+        osp.join(PROJECT, 'configs', 'vit-base-p16_farl-16e-pre_facer-attr-head_8xb32-50e_celeba-224px.py')
+    )
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.launcher = 'none'
+    cfg.model.backbone.update(arch=dict(TINY_ARCH), img_size=32, patch_size=8, init_cfg=None, out_indices=(0, 1))
+    cfg.model.head.update(in_channels=32, num_layers=2)
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg[name]
+        loader.update(batch_size=2, num_workers=0)
+        loader.dataset.data_root = root
+        for t in loader.dataset.pipeline:
+            if t['type'] == 'Resize':
+                t['scale'] = (32, 32)
+    cfg.train_cfg.update(max_epochs=1, val_interval=1)
+    cfg.param_scheduler = []
+    runner = build_runner(cfg)
+    before = runner.model.head.fc.weight.detach().clone()
+    runner.train()
+    assert runner.iter == 1 and not torch.equal(before, runner.model.head.fc.weight)
+    assert runner.model.head.fc.out_features == 40
+    test = runner.test()
+    assert len(runner.test_dataloader.dataset) == 1
+    assert set(v for k, v in test.items() if '/acc_' in k) <= {0.0, 100.0}  # one test image
+    assert 'attr/acc_Smiling' in test

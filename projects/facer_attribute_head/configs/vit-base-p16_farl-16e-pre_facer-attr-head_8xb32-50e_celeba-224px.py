@@ -4,48 +4,17 @@
 _base_ = ['./vit-demo-p8_farl-demo-4e-pre_facer-attr-head_1xb32-10e_utkface-7attr-64px.py']
 
 pretrained = 'checkpoints/FaRL-Base-Patch16-LAIONFace20M-ep16.pth'
-attributes = [
-    '5_o_Clock_Shadow',
-    'Arched_Eyebrows',
-    'Attractive',
-    'Bags_Under_Eyes',
-    'Bald',
-    'Bangs',
-    'Big_Lips',
-    'Big_Nose',
-    'Black_Hair',
-    'Blond_Hair',
-    'Blurry',
-    'Brown_Hair',
-    'Bushy_Eyebrows',
-    'Chubby',
-    'Double_Chin',
-    'Eyeglasses',
-    'Goatee',
-    'Gray_Hair',
-    'Heavy_Makeup',
-    'High_Cheekbones',
-    'Male',
-    'Mouth_Slightly_Open',
-    'Mustache',
-    'Narrow_Eyes',
-    'No_Beard',
-    'Oval_Face',
-    'Pale_Skin',
-    'Pointy_Nose',
-    'Receding_Hairline',
-    'Rosy_Cheeks',
-    'Sideburns',
-    'Smiling',
-    'Straight_Hair',
-    'Wavy_Hair',
-    'Wearing_Earrings',
-    'Wearing_Hat',
-    'Wearing_Lipstick',
-    'Wearing_Necklace',
-    'Wearing_Necktie',
-    'Young',
-]
+custom_imports = dict(
+    imports=[
+        'mcf_mm',
+        'mcf_mm.models',
+        'mcf_mm.engine',
+        'mcf_mm.downstream.classification',  # CelebAAttrDataset, MeanAttributeAccuracy
+        'projects.facer_attribute_head.facer_attr',
+    ],
+    allow_failed_imports=False,
+)
+attributes = None  # the 40 names come from the dataset (CelebAAttrDataset's metainfo)
 model = dict(
     backbone=dict(
         arch='base',
@@ -58,9 +27,9 @@ model = dict(
     head=dict(num_classes=40, in_channels=768, num_layers=4),
 )
 
-img_dir = '{{$MCF_MM_DATA:data}}/celeba/img_align_celeba'  # aligned 178x218 crops
-# made by projects/facer_attribute_head/tools/make_attribute_annotations.py celeba list_attr_celeba.txt ...
-ann_root = '{{$MCF_MM_DATA:data}}/celeba/mm_ann/'
+# The CelebA release read as it is (data/celeba: img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt)
+# by mcf_mm's CelebAAttrDataset: train 162,770 / val 19,867 / test 19,962 aligned 178 x 218 crops.
+data_root = '{{$MCF_MM_DATA:data}}/celeba'
 _size = 224
 # The demo's pipelines at 224 px, bicubic.
 pipeline_changes = dict(Resize=dict(scale=(_size, _size), interpolation='bicubic'))
@@ -69,15 +38,15 @@ test_pipeline = [dict(t, **pipeline_changes.get(t.type, {})) for t in _base_.tes
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
-    dataset=dict(data_prefix=dict(img_path=img_dir), ann_file=ann_root + 'train.json', pipeline=train_pipeline),
+    dataset=dict(_delete_=True, type='CelebAAttrDataset', data_root=data_root, split='train', pipeline=train_pipeline),
 )
 val_dataloader = dict(
     batch_size=64,
     num_workers=8,
-    dataset=dict(train_dataloader['dataset'], ann_file=ann_root + 'val.json', pipeline=test_pipeline),
+    dataset=dict(_delete_=True, type='CelebAAttrDataset', data_root=data_root, split='val', pipeline=test_pipeline),
 )
-test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file=ann_root + 'test.json'))
-val_evaluator = dict(type='MeanAttributeAccuracy', attribute_names=attributes)
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
+val_evaluator = dict(_delete_=True, type='MeanAttributeAccuracy')  # per-attribute names from the dataset
 test_evaluator = val_evaluator
 optim_wrapper = dict(optimizer=dict(lr=1e-4), paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [

@@ -51,18 +51,16 @@ def from_utkface(
 
 
 def from_celeba(attr_txt: str, partition: Optional[str]) -> Tuple[List[str], Dict[str, List[dict]]]:
-    lines = open(attr_txt).read().splitlines()
-    names = lines[1].split()
-    part = {}
-    if partition:
-        for line in open(partition).read().splitlines():
-            f, p = line.split()
-            part[f] = ('train', 'val', 'test')[int(p)]
+    """CelebA's files read by mcf_mm's own readers (the ones ``CelebAAttrDataset`` uses, which reads the release
+    directly: configs need no JSON for CelebA); without a partition file every image goes to train."""
+    from mcf_mm.downstream.classification.datasets.celeba import read_attributes, read_partition
+
+    names, rows = read_attributes(attr_txt)
+    part = read_partition(partition) if partition else {}
     splits = {'train': [], 'val': [], 'test': []}
-    for line in lines[2:]:
-        f, *vals = line.split()
-        labels = [i for i, v in enumerate(vals) if int(v) == 1]
-        splits[part.get(f, 'train')].append(dict(img_path=f, gt_label=labels))
+    for f, vals in rows.items():
+        labels = [i for i, v in enumerate(vals) if v == 1]
+        splits[('train', 'val', 'test')[part.get(f, 0)]].append(dict(img_path=f, gt_label=labels))
     return names, splits
 
 
