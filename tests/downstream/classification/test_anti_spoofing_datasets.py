@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os.path as osp
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -217,9 +218,44 @@ def test_tool_refuses_before_work(releases, tmp_path):
     cache = str(tmp_path / 'c')
     assert 'ships no face boxes' in _run_tool('msu-mfsd', out['msu-mfsd'][0], cache, '--boxes', 'provided')
     assert 'has the splits' in _run_tool('replay-attack', out['replay-attack'][0], cache, '--splits', 'dev')
-    try:
-        import facenet_pytorch  # noqa: F401
-    except ImportError:
-        msg = _run_tool('casia-fasd', out['casia-fasd'][0], str(tmp_path / 'c'), '--boxes', 'mtcnn')
-        assert 'pip install facenet-pytorch' in msg
-        assert not osp.exists(tmp_path / 'c' / 'index.json')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, 'facenet_pytorch', None)  # as if not installed: import raises ImportError
+        msg = _run_tool('casia-fasd', out['casia-fasd'][0], cache, '--boxes', 'mtcnn')
+    assert 'pip install facenet-pytorch' in msg
+    assert not osp.exists(osp.join(cache, 'index.json'))
+
+
+def _iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_mtcnn_boxes_of_a_real_face(tmp_path):
+    """A CASIA-layout video of a real face (scikit-image's astronaut at 128 px): the tool's MTCNN box is the box
+    MTCNN finds on the full 512 px image, scaled by 1/4."""
+    pytest.importorskip('facenet_pytorch')
+    import cv2
+    from facenet_pytorch import MTCNN
+    from skimage import data as skdata
+
+    rgb = skdata.astronaut()  # [512, 512, 3]
+    boxes, probs = MTCNN(keep_all=True, device='cpu').detect(rgb)
+    ref = boxes[int(np.argmax(probs))] / 4
+    root = tmp_path / 'casia'
+    path = root / 'train_release' / '1' / '1.avi'
+    path.parent.mkdir(parents=True)
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (128, 128))
+    for _ in range(3):
+        w.write(cv2.cvtColor(cv2.resize(rgb, (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR))
+    w.release()
+    cache = tmp_path / 'cache'
+    assert (
+        _run_tool('casia-fasd', str(root), str(cache), '--splits', 'train', '--num-frames', '1', '--boxes', 'mtcnn')
+        == ''
+    )
+    ds = AntiSpoofingDataset(str(root), 'casia-fasd', splits='train', frame_cache=str(cache))
+    (info,) = _infos(ds)
+    assert (info['video'], info['frame_index'], info['gt_label']) == ('train_release/1/1', 1, 1)
+    assert _iou(info['face_box'], ref) > 0.8
