@@ -13,7 +13,7 @@ val_dataloader = dict(dataset=dict(task='race'))
 test_dataloader = dict(dataset=dict(task='race'))
 val_evaluator = [
     dict(type='Accuracy', topk=(1,)),
-    dict(type='SingleLabelMetric', items=('recall',), average='macro', prefix='mean_class'),
+    dict(type='SingleLabelMetric', items=('recall',), average='macro', prefix='mean-class-accuracy'),
 ]
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='accuracy/top1', rule='greater'))

@@ -186,8 +186,8 @@ def test_macro_recall_is_mean_class_accuracy():
     pred = np.where(rng.random(200) < 0.6, gt, rng.integers(0, 5, 200))
     scores = np.eye(5)[pred] * 0.9 + 0.02
     evaluator = Evaluator(
-        METRICS.build(dict(type='SingleLabelMetric', items=('recall',), average='macro', prefix='mean_class'))
+        METRICS.build(dict(type='SingleLabelMetric', items=('recall',), average='macro', prefix='mean-class-accuracy'))
     )
     evaluator.process([DataSample().set_gt_label(int(g)).set_pred_score(torch.tensor(s)) for g, s in zip(gt, scores)])
     per_class = [np.mean(pred[gt == c] == c) for c in range(5)]
-    assert evaluator.evaluate(200)['mean_class/recall'] == pytest.approx(100 * np.mean(per_class), rel=1e-5)
+    assert evaluator.evaluate(200)['mean-class-accuracy/recall'] == pytest.approx(100 * np.mean(per_class), rel=1e-5)

@@ -25,7 +25,7 @@ CASES = {
     'vit-demo-p4_linear_1xb64-4e_utkface-race-64px.py': (
         'race',
         'LinearClsHead',
-        ['accuracy/top1', 'mean_class/recall'],
+        ['accuracy/top1', 'mean-class-accuracy/recall'],
     ),
 }
 TINY_PX = 32
