@@ -46,7 +46,8 @@ TASKS = {
         config=CFG + 'vit-demo-p4_linear_1xb64-4e_utkface-race-64px.py', metric='accuracy/top1', label='race acc (%) ↑'
     ),
 }
-EXTRA = {'race': ['mean-class-accuracy/recall']}
+MCA = 'mean-class-accuracy/recall'
+EXTRA = {'race': [MCA]}
 INITS = ('random', 'mae', 'mcf')
 PATCH = 4
 
@@ -212,9 +213,7 @@ def summarise(results: List[dict], times: Dict[str, float], args) -> str:
     for init in INITS:
         cells = [cell([r['value'] for r in results if r['task'] == t and r['init'] == init]) for t in tasks]
         if 'race' in tasks:
-            cells.append(
-                cell([r['extra']['mean-class-accuracy/recall'] for r in results if r['task'] == 'race' and r['init'] == init])
-            )
+            cells.append(cell([r['extra'][MCA] for r in results if r['task'] == 'race' and r['init'] == init]))
         lines.append(f'| {names[init]} | ' + ' | '.join(cells) + ' |')
     wall = ['', '| stage | wall time (s) |', '|---|---|'] + [f'| {k} | {v:.0f} |' for k, v in times.items()]
     return '\n'.join(lines + wall)
