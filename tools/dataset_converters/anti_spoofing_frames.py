@@ -1,9 +1,9 @@
 """Write the frame cache of an anti-spoofing release: the sampled frames as images, their face boxes, and each
 video's frame count (counted by decoding), for ``AntiSpoofingDataset(frame_cache=OUT)``.
 
-Every video of the chosen splits is decoded once, front to back; the frames that the dataset will sample
-(``--num-frames`` K1 K2 ..., the union over the Ks, ``--frame-rule``) are written to
-``OUT/<video id>/<frame:05d>.<ext>`` as full frames (the crop happens in the pipeline, so its padding stays a
+Every video of the chosen splits is decoded front to back twice (to count its frames, then to keep them); the
+frames that the dataset will sample (``--num-frames`` K1 K2 ..., the union over the Ks, ``--frame-rule``) are written
+to ``OUT/<video id>/<frame:05d>.<ext>`` as full frames (the crop happens in the pipeline, so its padding stays a
 config value). Boxes (x1, y1, x2, y2 pixels) come from:
 
 * ``--boxes provided``: Replay-Attack's face-locations files or OULU-NPU's eye positions (as the dataset reads them);
@@ -15,7 +15,7 @@ config value). Boxes (x1, y1, x2, y2 pixels) come from:
 ``OUT/boxes.json`` the boxes alone (a ``box_file=`` for decoding without the cache).
 
     python tools/dataset_converters/anti_spoofing_frames.py replay-attack data/replay-attack \
-        data/fas-frames/replay-attack --splits train devel test --num-frames 1 2 --boxes provided
+        data/fas-frames/replay-attack --num-frames 8 2 --boxes provided
 """
 
 import argparse
