@@ -105,3 +105,16 @@ def test_bad_arguments(celeba):
         CelebAAttrDataset(data_root=root, split='validation')
     with pytest.raises(ValueError, match="unknown: \\['Beard'\\]"):
         CelebAAttrDataset(data_root=root, attributes=['Male', 'Beard'])
+
+
+def test_a_header_that_is_not_the_release_one_is_refused(celeba):
+    root, _ = celeba
+    path = osp.join(root, 'list_attr_celeba.txt')
+    lines = open(path).read().splitlines()
+    names = lines[1].split()
+    open(path, 'w').write('\n'.join([lines[0], ' '.join([names[1], names[0]] + names[2:])] + lines[2:]) + '\n')
+    with pytest.raises(ValueError, match='not the 40 CelebA names in release order'):
+        CelebAAttrDataset(data_root=root)
+    open(path, 'w').write('\n'.join(lines[1:]) + '\n')  # no count line
+    with pytest.raises(ValueError, match='image count on line 1'):
+        CelebAAttrDataset(data_root=root)
