@@ -46,7 +46,7 @@ class MeanAttributeAccuracy(BaseMetric):
         for ds in data_samples:
             score = torch.as_tensor(ds['pred_score']).detach().cpu().float().flatten()  # [C] sigmoid scores
             target = torch.zeros(score.numel(), dtype=torch.bool)
-            target[torch.as_tensor(ds['gt_label'], dtype=torch.long).flatten()] = True
+            target[torch.as_tensor(ds['gt_label']).detach().cpu().long().flatten()] = True  # labels may be on the GPU
             self.results.append(((score >= self.thr), target))
 
     def compute_metrics(self, results: List) -> dict:
