@@ -6,7 +6,7 @@ Each ``.mat`` holds ``Pose_Para`` [1, 7] = (pitch, yaw, roll, tx, ty, tz, scale)
 Layouts below ``data_root``::
 
     AFLW2000/                     300W_LP/
-        image00002.jpg                AFW/AFW_134212_1_0.jpg + .mat   (also HELEN, IBUG, LFPW)
+        image00002.jpg                AFW/<name>.jpg + <name>.mat     (also HELEN, IBUG, LFPW)
         image00002.mat                AFW_Flip/...                    (mirrored copies, their own .mat)
         ...                           landmarks/, Code/               (not read)
 """
