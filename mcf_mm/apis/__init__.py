@@ -1,7 +1,14 @@
-"""Inference APIs: ``mcf_mm.apis.alignment`` (mmpose landmarks) and ``mcf_mm.apis.parsing`` (mmseg masks).
+"""Inference APIs.
 
-Import the submodule you need; each pulls in its own OpenMMLab stack. Trained checkpoints are read without
-running code from them and must hold the config's model (:func:`mcf_mm.checkpoint.load_model_weights`).
+- :mod:`mcf_mm.apis.inference`: one API for every task (landmarks, parsing, classification) on photos,
+  folders and lists, with face detection (:mod:`mcf_mm.detection`): ``init_model``, ``predict``,
+  ``save_result`` (re-exported here).
+- :mod:`mcf_mm.apis.alignment` / :mod:`mcf_mm.apis.parsing`: one face at a time with a given box / landmarks
+  (``init_landmark_model``, ``detect_landmarks``; ``init_face_parser``, ``parse_face``).
+
+The OpenMMLab stacks (mmpose, mmseg, mmpretrain) are imported when a model is built, not here. Trained
+checkpoints are read without running code from them and must hold the config's model
+(:func:`mcf_mm.checkpoint.load_model_weights`).
 """
 
 import os.path as osp
@@ -22,3 +29,8 @@ def load_inference_config(config: str, checkpoint: Optional[str] = None, cfg_opt
         cfg.merge_from_dict(cfg_options)
     cfg.model.backbone.init_cfg = None
     return cfg
+
+
+from .inference import collect_images, init_model, predict, read_image, save_result  # noqa: E402
+
+__all__ = ['collect_images', 'init_model', 'load_inference_config', 'predict', 'read_image', 'save_result']
