@@ -4,15 +4,18 @@ video's frame count (counted by decoding), for ``AntiSpoofingDataset(frame_cache
 Every video of the chosen splits is decoded front to back twice (to count its frames, then to keep them); the
 frames that the dataset will sample (``--num-frames`` K1 K2 ..., the union over the Ks, ``--frame-rule``) are written
 to ``OUT/<video id>/<frame:05d>.<ext>`` as full frames (the crop happens in the pipeline, so its padding stays a
-config value). Boxes (x1, y1, x2, y2 pixels) come from:
+config value); ``--context C`` writes only the square about the box that a ``CropFaceBox`` margin up to C reads
+(OULU-NPU's frames are 1920 x 1080 per bob.db.oulunpu), with the boxes relative to it. Boxes (x1, y1, x2, y2
+pixels) come from:
 
 * ``--boxes provided``: Replay-Attack's face-locations files or OULU-NPU's eye positions (as the dataset reads them);
 * ``--boxes mtcnn``: facenet-pytorch's MTCNN on each written frame (the most confident face); this tool does not
   install it: ``pip install facenet-pytorch``;
 * ``--boxes FILE.json``: ``{video id: {frame: [x1, y1, x2, y2]}}`` from a detector run elsewhere.
 
-``OUT/index.json`` holds ``{video: {num_video_frames, frames: {frame: path}, boxes: {frame: box}}}`` and
-``OUT/boxes.json`` the boxes alone (a ``box_file=`` for decoding without the cache).
+A frame without a box takes the box of the nearest frame that has one. ``OUT/index.json`` holds
+``{video: {num_video_frames, frames: {frame: path}, boxes: {frame: box}, origins: {frame: [x0, y0]}}}`` and
+``OUT/boxes.json`` the boxes alone in frame coordinates (a ``box_file=`` for decoding without the cache).
 
     python tools/dataset_converters/anti_spoofing_frames.py replay-attack data/replay-attack \
         data/fas-frames/replay-attack --num-frames 8 2 --boxes provided
@@ -80,6 +83,19 @@ def decode_frames(path: str, keep: Sequence[int]) -> tuple:
     return n, frames
 
 
+def context_crop(img: np.ndarray, box: Sequence[float], context: float) -> tuple:
+    """The part of ``img`` that a ``CropFaceBox`` margin up to ``context`` can read: the square about the box
+    centre of side longer side x (1 + 2 context), plus 2 pixels for interpolation, clipped to the frame.
+    Returns (crop, (x0, y0)) with (x0, y0) its top-left corner in the frame."""
+    x1, y1, x2, y2 = map(float, box)
+    half = max(x2 - x1, y2 - y1) * (1 + 2 * context) / 2 + 2
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    h, w = img.shape[:2]
+    x0, y0 = max(0, int(np.floor(cx - half))), max(0, int(np.floor(cy - half)))
+    xe, ye = min(w, int(np.ceil(cx + half))), min(h, int(np.ceil(cy + half)))
+    return img[y0:ye, x0:xe], (x0, y0)
+
+
 def build_cache(
     database: str,
     data_root: str,
@@ -90,6 +106,7 @@ def build_cache(
     boxes: str = 'provided',
     ext: str = 'png',
     device: str = 'cpu',
+    context: Optional[float] = None,
     dataset_kwargs: Optional[dict] = None,
 ) -> Dict[str, dict]:
     """Write the cache (see the module docstring) and return its index."""
@@ -114,27 +131,45 @@ def build_cache(
         if n != n_count or len(frames) != len(keep):
             raise RuntimeError(f'{path} decoded to {n} frames, then to {n_count}: the file is unreadable.')
         if boxes == 'provided':
-            src = ds._provided_boxes(entry) or {}
+            src = ds.provided_boxes(entry) or {}
         elif given is not None:
             src = {int(k): v for k, v in given.get(vid, {}).items()}
         else:
             src = {}
-        rec = dict(num_video_frames=n, frames={}, boxes={})
+        found = {f: (detect(frames[f]) if detect is not None else nearest_box(src, f)) for f in keep}
+        found = {f: b for f, b in found.items() if b is not None}
+        rec = dict(num_video_frames=n, frames={}, boxes={}, origins={})
         os.makedirs(osp.join(out, vid), exist_ok=True)
         for f in keep:
+            box = nearest_box(found, f)  # a frame MTCNN missed takes its nearest detection
+            img, origin = frames[f], (0, 0)
+            if context is not None and box is not None:
+                img, origin = context_crop(img, box, context)
+                box = [box[0] - origin[0], box[1] - origin[1], box[2] - origin[0], box[3] - origin[1]]
             rel = f'{vid}/{f:05d}.{ext}'
-            ok, buf = cv2.imencode('.' + ext, frames[f])
+            ok, buf = cv2.imencode('.' + ext, img)
             if not ok:
                 raise RuntimeError(f'cannot encode frame {f} of {vid} as .{ext}.')
             atomic_write_bytes(buf.tobytes(), osp.join(out, rel))
             rec['frames'][str(f)] = rel
-            box = detect(frames[f]) if detect is not None else nearest_box(src, f)
+            rec['origins'][str(f)] = list(origin)
             if box is not None:
                 rec['boxes'][str(f)] = [float(v) for v in box]
         index[vid] = rec
     os.makedirs(out, exist_ok=True)
     atomic_write_bytes(json.dumps(index, indent=1).encode(), osp.join(out, 'index.json'))
-    box_only = {v: r['boxes'] for v, r in index.items()}
+    box_only = {  # frame coordinates: the cache's boxes plus the origin of their crop
+        v: {
+            f: [
+                b[0] + r['origins'][f][0],
+                b[1] + r['origins'][f][1],
+                b[2] + r['origins'][f][0],
+                b[3] + r['origins'][f][1],
+            ]
+            for f, b in r['boxes'].items()
+        }
+        for v, r in index.items()
+    }
     atomic_write_bytes(json.dumps(box_only, indent=1).encode(), osp.join(out, 'boxes.json'))
     missing = [v for v, r in index.items() if not r['boxes']]
     print(
@@ -155,6 +190,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--boxes', default='provided', help='provided | mtcnn | FILE.json')
     p.add_argument('--ext', default='png', choices=['png', 'jpg'], help='png (lossless, default) or jpg')
     p.add_argument('--device', default='cpu', help='MTCNN device')
+    p.add_argument(
+        '--context',
+        type=float,
+        help='write only the region a CropFaceBox margin up to this value reads (boxes become relative to it); '
+        'default: full frames',
+    )
     return p.parse_args(argv)
 
 
@@ -177,6 +218,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             args.boxes,
             args.ext,
             args.device,
+            args.context,
         )
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')

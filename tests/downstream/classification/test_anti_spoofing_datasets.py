@@ -259,3 +259,43 @@ def test_mtcnn_boxes_of_a_real_face(tmp_path):
     (info,) = _infos(ds)
     assert (info['video'], info['frame_index'], info['gt_label']) == ('train_release/1/1', 1, 1)
     assert _iou(info['face_box'], ref) > 0.8
+
+
+def test_context_cache_crops_like_the_full_frame(tmp_path):
+    """--context C writes only the region about the box; CropFaceBox with any margin <= C then cuts the same face
+    crop as from the full decoded frame (textured frames, boxes near the border and inside)."""
+    import cv2
+
+    from mcf_mm.downstream.classification.transforms import CropFaceBox
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / 'casia'
+    boxes = {}
+    for no, (name, box) in enumerate((('1', (2.0, 3.0, 30.0, 37.0)), ('3', (20.5, 14.25, 44.0, 38.5)))):
+        path = root / 'train_release' / '1' / f'{name}.avi'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (64, 48))
+        for _ in range(5):
+            w.write(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+        w.release()
+        boxes[f'train_release/1/{name}'] = {str(i): list(box) for i in range(5)}
+    box_file = tmp_path / 'boxes.json'
+    box_file.write_text(json.dumps(boxes))
+    cache = tmp_path / 'cache'
+    args = ('--splits', 'train', '--num-frames', '3', '--boxes', str(box_file), '--context', '0.5')
+    assert _run_tool('casia-fasd', str(root), str(cache), *args) == ''
+    index = json.load(open(cache / 'index.json'))
+    assert all(cv2.imread(str(cache / p)).shape[:2] != (48, 64) for r in index.values() for p in r['frames'].values())
+    saved = json.load(open(cache / 'boxes.json'))  # frame coordinates again
+    assert {v: {f: saved[v][f] for f in r['frames']} for v, r in index.items()} == {
+        v: {f: boxes[v][f] for f in r['frames']} for v, r in index.items()
+    }
+    full = _infos(AntiSpoofingDataset(str(root), 'casia-fasd', splits='train', num_frames=3, box_file=str(box_file)))
+    cached = _infos(AntiSpoofingDataset(str(root), 'casia-fasd', splits='train', num_frames=3, frame_cache=str(cache)))
+    load = LoadVideoFrame()
+    for margin in (0.0, 0.3, 0.5):
+        crop = CropFaceBox(size=24, margin=margin)
+        for a, b in zip(full, cached):
+            want = crop(load(dict(a)))['img']
+            got = crop(load(dict(b)))['img']
+            assert np.abs(want.astype(int) - got.astype(int)).max() <= 1, (a['video'], margin)

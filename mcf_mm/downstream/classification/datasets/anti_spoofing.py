@@ -310,7 +310,8 @@ class AntiSpoofingDataset(BaseDataset):
         return out
 
     # ---- boxes ---------------------------------------------------------------------------------------
-    def _provided_boxes(self, entry: dict) -> Optional[Dict[int, Box]]:
+    def provided_boxes(self, entry: dict) -> Optional[Dict[int, Box]]:
+        """{frame: box} from the release's own files (Replay-Attack, OULU-NPU); None for the other two."""
         if self.database == 'replay-attack':
             rel = osp.relpath(entry['video_path'], self.data_root)
             face = osp.join(self.data_root, self.replay_face_dir, osp.splitext(rel)[0] + '.face')
@@ -356,7 +357,7 @@ class AntiSpoofingDataset(BaseDataset):
             elif cached is not None and cached.get('boxes') is not None:
                 boxes = {int(k): tuple(v) for k, v in cached['boxes'].items()}
             else:
-                boxes = self._provided_boxes(entry)
+                boxes = self.provided_boxes(entry)
             if self.require_boxes and not boxes:
                 raise ValueError(
                     f'{self.database}: video {vid} has no face box in any frame; detect faces with '
