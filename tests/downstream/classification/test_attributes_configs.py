@@ -70,6 +70,12 @@ def test_config_trains_one_step_validates_and_tests(name, tmp_path):
     assert math.isfinite(loss) and loss > 0
     val = {k[len('val/') :]: v for k, v in runner.message_hub.log_scalars.items() if k.startswith('val/')}
     assert 'attr/mean_accuracy' in val and 'attr/acc_Smiling' in val
+    # MAE's weight-decay rule: none on 1-D parameters (and the cls token / position embedding), 0.05 on the rest
+    named = dict(runner.model.named_parameters())
+    for g in runner.optim_wrapper.optimizer.param_groups:
+        n = g['param_name']
+        no_decay = named[n].ndim == 1 or n.endswith(('cls_token', 'pos_embed'))
+        assert g['weight_decay'] == (0.0 if no_decay else 0.05), n
     assert len(runner.val_dataloader.dataset) == 3
     # the val split selects the checkpoint
     assert glob.glob(str(tmp_path / 'work' / 'best_attr_mean_accuracy_epoch_1.pth'))

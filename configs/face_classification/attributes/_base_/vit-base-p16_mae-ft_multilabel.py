@@ -1,11 +1,11 @@
 # The ViT-B/16 face classifier (MCF backbone, 224 px, average-pooled patch tokens, drop path 0.1) fine-tuned end
 # to end with MAE's ViT-B fine-tuning recipe (MAE paper, appendix A.1; mmpretrain's
 # configs/mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py): AdamW (0.9, 0.999), weight decay 0.05 except
-# norms, biases, cls token and position embedding, layer-wise lr decay 0.65 (mmpretrain's
+# on 1-D parameters (norms, biases), the cls token and the position embedding, layer-wise lr decay 0.65 (mmpretrain's
 # LearningRateDecayOptimWrapperConstructor), lr = 5e-4 x total batch / 256, warm-up then cosine. Multi-label
 # head: mmpretrain's MultiLabelLinearClsHead (sigmoid BCE, mmpretrain's CrossEntropyLoss(use_sigmoid=True)).
-# Not taken from MAE: mixup / cutmix, RandAugment, random erasing, label smoothing (the face configs use resize +
-# flip; label smoothing has no multi-label form in mmpretrain's head).
+# Not taken from MAE: mixup / cutmix, RandAugment, random erasing, label smoothing (choices: the face configs use
+# resize + flip and plain BCE; mmpretrain's LabelSmoothLoss(mode='multi_label') would add smoothing).
 _base_ = ['../../_base_/default_runtime.py', '../../_base_/models/vit-base-p16_cls.py']
 base_lr = 5e-4  # per 256 images
 total_batch = 8 * 32  # 8 GPUs x 32 images
@@ -24,6 +24,7 @@ optim_wrapper = dict(
     constructor='LearningRateDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
         layer_decay_rate=0.65,
+        flat_decay_mult=0.0,  # MAE's rule, no decay on any 1-D parameter (here: the facer head's norms and weights)
         custom_keys={
             '.ln': dict(decay_mult=0.0),
             '.bias': dict(decay_mult=0.0),
