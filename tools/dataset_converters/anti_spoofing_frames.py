@@ -190,6 +190,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--boxes', default='provided', help='provided | mtcnn | FILE.json')
     p.add_argument('--ext', default='png', choices=['png', 'jpg'], help='png (lossless, default) or jpg')
     p.add_argument('--device', default='cpu', help='MTCNN device')
+    p.add_argument('--replay-face-dir', default='face-locations', help="Replay-Attack's face-locations folder")
+    p.add_argument('--oulu-protocol', help='OULU-NPU: only the videos of this Protocols/ folder (e.g. Protocol_1)')
     p.add_argument(
         '--context',
         type=float,
@@ -207,6 +209,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         sys.exit(f'error: {args.database} has the splits {SPLITS[args.database]}, not {bad}.')
     if any(k <= 0 for k in args.num_frames):
         sys.exit('error: --num-frames must be positive.')
+    if args.context is not None and args.context < 0:
+        sys.exit('error: --context must be >= 0.')
     try:
         build_cache(
             args.database,
@@ -219,8 +223,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             args.ext,
             args.device,
             args.context,
+            dict(replay_face_dir=args.replay_face_dir, oulu_protocol=args.oulu_protocol),
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
         sys.exit(f'error: {err}')
 
 
