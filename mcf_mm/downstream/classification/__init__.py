@@ -6,7 +6,33 @@ the datasets, transforms, heads, samplers and metrics into mcf_mm's registries (
 mmpretrain's own classifiers, heads and metrics resolve in the same configs).
 """
 
-from . import datasets, heads, metrics, samplers, transforms  # noqa: F401
+from .datasets import (
+    AffectNetDataset,
+    AntiSpoofingDataset,
+    CelebAAttrDataset,
+    HeadPoseMatDataset,
+    LoadVideoFrame,
+    RAFDBDataset,
+    UTKFaceDataset,
+)
+from .heads import FaceRegressionHead, RegressionLoss
+from .metrics import AntiSpoofingMetric, MeanAttributeAccuracy, RegressionMAE
+from .samplers import ClassBalancedSampler
 from .transforms import CropFaceBox
 
-__all__ = ['CropFaceBox']
+__all__ = [
+    'AffectNetDataset',
+    'AntiSpoofingDataset',
+    'AntiSpoofingMetric',
+    'CelebAAttrDataset',
+    'ClassBalancedSampler',
+    'CropFaceBox',
+    'FaceRegressionHead',
+    'HeadPoseMatDataset',
+    'LoadVideoFrame',
+    'MeanAttributeAccuracy',
+    'RAFDBDataset',
+    'RegressionLoss',
+    'RegressionMAE',
+    'UTKFaceDataset',
+]

@@ -1,3 +1,18 @@
 """Face classification and regression datasets, each reading its release's original files."""
 
-from . import affectnet, aflw2000_pose, anti_spoofing, celeba, raf_db, utkface  # noqa: F401
+from .affectnet import AffectNetDataset
+from .aflw2000_pose import HeadPoseMatDataset
+from .anti_spoofing import AntiSpoofingDataset, LoadVideoFrame
+from .celeba import CelebAAttrDataset
+from .raf_db import RAFDBDataset
+from .utkface import UTKFaceDataset
+
+__all__ = [
+    'AffectNetDataset',
+    'AntiSpoofingDataset',
+    'CelebAAttrDataset',
+    'HeadPoseMatDataset',
+    'LoadVideoFrame',
+    'RAFDBDataset',
+    'UTKFaceDataset',
+]

@@ -1,3 +1,7 @@
-"""Metrics of the face classification and regression tasks."""
+"""Metrics of the face classification and regression tasks (accuracy and mean class accuracy are mmpretrain's)."""
 
-from . import anti_spoofing, attributes, regression  # noqa: F401
+from .anti_spoofing import AntiSpoofingMetric
+from .attributes import MeanAttributeAccuracy
+from .regression import RegressionMAE
+
+__all__ = ['AntiSpoofingMetric', 'MeanAttributeAccuracy', 'RegressionMAE']
