@@ -6,8 +6,9 @@ Stages (fixed seeds, every command printed and timed, finished stages reused on 
   1. pre-train mmpretrain's MAE on that list for --pretrain-iters iterations (configs/mcf/small_scale/);
   2. pre-train MCF for the same iterations, its frozen teacher being the stage-1 MAE encoder;
   3. fine-tune each task config of configs/face_classification/utkface/ from random init, MAE and MCF, per
-     seed, on the train split (no validation, the last checkpoint is kept), at --img-size for --epochs;
-  4. test the last checkpoint on the test split (tools/test.py) and write a Markdown table.
+     seed, on the train split, at --img-size for --epochs; no model selection: the run evaluates the test split
+     once, after its last epoch (its val loop is pointed at the test loader);
+  4. write the metrics of each run (metrics.json) and a Markdown table (results.md).
 
     python tools/analysis_tools/utkface_study.py --utkface data/utkface --work-dir work_dirs/utkface_study \
         --img-size 32 --pretrain-iters 600 --epochs 2 --seeds 0 1
@@ -16,7 +17,9 @@ The data folder defaults to data/utkface, or $MCF_MM_DATA/utkface when set.
 """
 
 import argparse
+import glob
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -101,6 +104,12 @@ def write_train_list(args) -> str:
     return path
 
 
+def train_count(root: str) -> int:
+    from mcf_mm.downstream.classification.datasets.utkface import scan_utkface, utkface_split
+
+    return sum(utkface_split(g) == 'train' for g in scan_utkface(root)[0])
+
+
 def last_checkpoint(work_dir: str) -> str:
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -144,18 +153,28 @@ def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times
     from mmengine.config import Config
 
     cfg = Config.fromfile(osp.join(REPO, TASKS[task]['config']))
-    set_key(cfg, 'data_root', args.utkface)
-    set_resize(cfg, args.img_size)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):  # (a Config is not a dict: walk these)
+        set_key(cfg[loader], 'data_root', args.utkface)
+        set_resize(cfg[loader], args.img_size)
     cfg.model.backbone.img_size = args.img_size
     cfg.randomness = dict(seed=seed)
     cfg.train_cfg.max_epochs = args.epochs
-    cfg.param_scheduler[1].end = args.epochs
+    # The config's schedule by iteration: warm-up for one epoch (at most a fifth of the run), cosine to 1e-6.
+    total = args.epochs * math.ceil(train_count(args.utkface) / cfg.train_dataloader.batch_size)
+    warm = max(1, min(total // args.epochs, total // 5))
+    if total < 2:
+        raise SystemExit(f'{total} training iteration(s): too few for a warm-up and a schedule')
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0, end=warm),
+        dict(type='CosineAnnealingLR', by_epoch=False, begin=warm, end=total, T_max=total - warm, eta_min=1e-6),
+    ]
     for key in ('save_best', 'rule'):
         cfg.default_hooks.checkpoint.pop(key, None)
     cfg.default_hooks.checkpoint.update(interval=args.epochs, max_keep_ckpts=1)
-    cfg.val_dataloader, cfg.val_cfg, cfg.val_evaluator = None, None, None  # no model selection: last epoch
-    for loader in ('train_dataloader', 'test_dataloader'):
-        cfg[loader].num_workers = 1
+    # No model selection: the training run itself evaluates the TEST split once, after the last epoch (its "val"
+    # loop is pointed at the test loader; same weights as tools/test.py on the last checkpoint, one process less).
+    cfg.val_dataloader, cfg.val_evaluator = cfg.test_dataloader, cfg.test_evaluator
+    cfg.train_cfg.val_interval = args.epochs
     cfg.model.backbone.init_cfg = (
         None
         if init == 'random'
@@ -169,13 +188,25 @@ def finetune(args, task: str, init: str, seed: int, ckpts: Dict[str, str], times
         return read_metric(out, task, init, seed)
     derived = osp.join(work, 'config.py')
     cfg.dump(derived)
-    t_train = run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log'))
-    t_test = run(
-        [sys.executable, 'tools/test.py', derived, last_checkpoint(work), '--work-dir', work, '--out', out],
-        osp.join(work, 'test.log'),
-    )
-    record_time(args, f'finetune {task} {init} seed{seed}', t_train + t_test, times)
+    t = run([sys.executable, 'tools/train.py', derived, '--work-dir', work], osp.join(work, 'train.log'))
+    with open(out, 'w') as f:
+        json.dump(last_eval(work, TASKS[task]['metric']), f, indent=2)
+    record_time(args, f'finetune+test {task} {init} seed{seed}', t, times)
     return read_metric(out, task, init, seed)
+
+
+def last_eval(work: str, key: str) -> dict:
+    """The last evaluation logged by the run (mmengine's LocalVisBackend: <run>/vis_data/scalars.json)."""
+    found = None
+    for path in sorted(glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                row = json.loads(line)
+                if key in row:
+                    found = row
+    if found is None:
+        raise SystemExit(f'no evaluation with {key!r} in {work}/*/vis_data/scalars.json')
+    return found
 
 
 def read_metric(path: str, task: str, init: str, seed: int) -> dict:
