@@ -78,6 +78,17 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area(a) + area(b) - inter)
 
 
+def face_in_box(faces, box):
+    """The first (highest-scoring) face whose detector box centre lies in ``box`` [x1, y1, x2, y2], or None:
+    how a detection is matched to a dataset's face."""
+    x1, y1, x2, y2 = [float(v) for v in box]
+    for f in faces:
+        cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
+        if x1 <= cx <= x2 and y1 <= cy <= y2:
+            return f
+    return None
+
+
 def mapping_residuals(mapping: BoxMapping, det_boxes: np.ndarray, gt_boxes: np.ndarray) -> Dict[str, float]:
     """How far mapped boxes are from the training boxes: centre error and side ratio per axis (fractions of
     the training box side, mean absolute and RMS), and the mean / minimum IoU."""

@@ -88,18 +88,19 @@ def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, List[str], List
     splits, the missed image paths and the seconds per image."""
     import cv2
 
+    from .box_convention import face_in_box
+
     det, gt, splits, missed, secs = [], [], [], [], []
     for path, box, split in items:
         img = cv2.imread(path)
         t0 = time.perf_counter()
         faces = detector.detect(img)
         secs.append(time.perf_counter() - t0)
-        x1, y1, x2, y2 = box
-        inside = [f for f in faces if x1 <= (f.box[0] + f.box[2]) / 2 <= x2 and y1 <= (f.box[1] + f.box[3]) / 2 <= y2]
-        if not inside:
+        face = face_in_box(faces, box)
+        if face is None:
             missed.append(path)
             continue
-        det.append(inside[0].box)
+        det.append(face.box)
         gt.append(box)
         splits.append(split)
     return np.asarray(det).reshape(-1, 4), np.asarray(gt).reshape(-1, 4), splits, missed, secs
