@@ -27,6 +27,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,  # explicit: upstream mmpretrain tools/train.py defaults it to True (needs workers)
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='ImageTextTarDataset', data_root=data_root, shards='*.tar', pipeline=train_pipeline),

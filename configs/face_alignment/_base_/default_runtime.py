@@ -14,6 +14,9 @@ custom_hooks = [
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2, save_best='NME_inter_ocular', rule='less'),
+    # tools/test.py --show-dir draws every landmark: the soft-argmax head always places all K points, and its
+    # score (the heatmap's peak probability) is no visibility; mmpose's default kpt_thr=0.3 hides low-peak points.
+    visualization=dict(type='PoseVisualizationHook', enable=False, kpt_thr=0.0),
 )
 
 # AdamW betas (0.9, 0.999), wd 1e-5; lr 1e-2 for neck and head, 1e-4 (= 1e-2 x 0.01) for the backbone; fp32.

@@ -4,6 +4,7 @@
 _base_ = ['../_base_/demo_pretrain.py']
 train_dataloader = dict(
     num_workers=0,
+    persistent_workers=False,  # explicit: upstream mmpretrain tools/train.py defaults it to True (needs workers)
     dataset=dict(
         type='RepeatDataset', times=4, dataset=dict(type='SkimageFaceDataset', pipeline={{_base_.train_pipeline}})
     ),

@@ -7,6 +7,7 @@
 input_size = 512
 face_scale = 0.8
 codec = dict(type='FaRLHeatmapCodec', input_size=input_size, heatmap_size=128, sigma=1.25, radius=5.0)
+data_mode = 'topdown'  # one face box per sample (mmpose's inferencers read it)
 meta_keys = (
     'id',
     'img_id',
