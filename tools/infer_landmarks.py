@@ -1,4 +1,5 @@
-"""Predict face landmarks for one image with a face-alignment config and checkpoint.
+"""Predict face landmarks for one face with a given box (default: the whole image) with a face-alignment config
+and checkpoint. Photos with face detection, folders and lists: tools/infer.py.
 
 Example:
     python tools/infer_landmarks.py CONFIG CKPT face.jpg --box 10 20 200 230 --out-dir out/

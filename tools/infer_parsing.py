@@ -1,4 +1,6 @@
-"""Parse faces with a trained mcf_mm face-parsing checkpoint: label PNG + colour overlay PNG per image.
+"""Parse pre-cropped faces (whole image, or given landmarks) with a trained mcf_mm face-parsing checkpoint:
+label PNG, colour label PNG and overlay PNG with a legend per image. Photos with face detection, folders and
+lists: tools/infer.py.
 
     python tools/infer_parsing.py CONFIG CHECKPOINT face1.jpg [face2.jpg ...] --out-dir out/ \
         [--landmarks face1_landmarks.txt ...]   # LaPa-style txt (count line, then x y) or 5 'x y' lines
@@ -39,7 +41,9 @@ def main() -> None:
         pts = read_points(args.landmarks[i]) if args.landmarks else None
         result = parse_face(model, path, landmarks=pts)
         stem = osp.splitext(osp.basename(path))[0]
-        label_png, overlay_png = save_parsing(result, path, osp.join(args.out_dir, stem), palette=palette)
+        label_png, overlay_png = save_parsing(
+            result, path, osp.join(args.out_dir, stem), palette=palette, classes=model.dataset_meta.get('classes')
+        )
         print(f'{path}: {label_png}, {overlay_png}')
 
 

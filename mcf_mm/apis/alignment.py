@@ -3,6 +3,10 @@
 model = init_landmark_model('configs/face_alignment/<config>.py', 'epoch_150.pth', device='cpu')
 result = detect_landmarks(model, 'face.jpg', box=None)          # box [x1, y1, x2, y2] or whole image
 save_landmarks(result, 'face.jpg', 'face_landmarks.json', 'face_landmarks.png')
+
+One face with a given box (``box=None``: the whole image is the face). Photos with face detection (and the
+box mapped onto the model's training convention), folders and lists: :mod:`mcf_mm.apis.inference` and
+``tools/infer.py``.
 """
 
 import json
@@ -64,13 +68,10 @@ def detect_landmarks(model: nn.Module, image: Union[str, np.ndarray], box: Optio
 
 
 def draw_landmarks(image: np.ndarray, result: dict, radius: int = 2) -> np.ndarray:
-    """Copy of a BGR image with the box (blue) and the points (green) drawn."""
-    canvas = image.copy()
-    x1, y1, x2, y2 = [int(round(v)) for v in result['box']]
-    cv2.rectangle(canvas, (x1, y1), (x2, y2), (255, 0, 0), 1)
-    for x, y in result['keypoints']:
-        cv2.circle(canvas, (int(round(x)), int(round(y))), radius, (0, 255, 0), -1)
-    return canvas
+    """Copy of a BGR image with the box (blue), the points (green) and their 0-based indices (red) drawn."""
+    from .inference import draw_points
+
+    return draw_points(image.copy(), result['keypoints'], result['box'])
 
 
 def save_landmarks(

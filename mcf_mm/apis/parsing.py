@@ -2,7 +2,10 @@
 
 model = init_face_parser('configs/face_parsing/<config>.py', 'epoch_300.pth', device='cpu')
 result = parse_face(model, 'face.jpg', landmarks=None)  # 5 (or LaPa 106) points if the config aligns by them
-save_parsing(result, 'face.jpg', 'out/face')             # out/face_label.png, out/face_overlay.png
+save_parsing(result, 'face.jpg', 'out/face')             # out/face_label.png, _label_color.png, _overlay.png
+
+One face, given landmarks (or the whole image); photos with face detection, folders and lists:
+:mod:`mcf_mm.apis.inference` and ``tools/infer.py``.
 """
 
 import os
@@ -101,13 +104,19 @@ def parse_face(model: nn.Module, image: Union[str, np.ndarray], landmarks: Optio
 
 
 def save_parsing(
-    result, image: Union[str, np.ndarray], out_prefix: str, palette=None, alpha: float = 0.5
+    result, image: Union[str, np.ndarray], out_prefix: str, palette=None, alpha: float = 0.5, classes=None
 ) -> Tuple[str, str]:
-    """Write ``<out_prefix>_label.png`` (class ids) and ``<out_prefix>_overlay.png`` (colours over the image).
+    """Write ``<out_prefix>_label.png`` (class ids), ``<out_prefix>_label_color.png`` (the ids in the palette)
+    and ``<out_prefix>_overlay.png`` (colours over the image, with a legend beside it when ``classes`` given).
 
     Args:
-        palette: [C, 3] RGB colours; default: the model's dataset palette stored in ``result`` or a fixed one.
+        palette: [C, 3] RGB colours; default: a fixed one (pass the model's ``dataset_meta['palette']``).
+        classes: class names for the legend (the model's ``dataset_meta['classes']``).
+    Returns:
+        the label and overlay paths.
     """
+    from .inference import colour_labels, default_palette, draw_legend
+
     label = result.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)  # [H, W]
     img = cv2.imread(image) if isinstance(image, str) else image
     if img is None or img.shape[:2] != label.shape:
@@ -116,14 +125,15 @@ def save_parsing(
             f'prediction {label.shape}; pass the image that was parsed'
         )
     if palette is None:
-        rng = np.random.RandomState(7)
-        palette = rng.randint(40, 256, size=(int(label.max()) + 1, 3))
-        palette[0] = 0
-    colours = np.asarray(palette, np.uint8)[label][..., ::-1]  # RGB -> BGR
+        palette = default_palette(max(int(label.max()) + 1, len(classes or ())))
+    colours = colour_labels(label, palette)  # BGR [H, W, 3]
     overlay = (img.astype(np.float32) * (1 - alpha) + colours.astype(np.float32) * alpha).astype(np.uint8)
     overlay[label == 0] = img[label == 0]
+    if classes:
+        overlay = draw_legend(overlay, list(classes), palette, present=set(np.unique(label).tolist()))
     os.makedirs(osp.dirname(osp.abspath(out_prefix)), exist_ok=True)
     label_path, overlay_path = f'{out_prefix}_label.png', f'{out_prefix}_overlay.png'
     cv2.imwrite(label_path, label)
+    cv2.imwrite(f'{out_prefix}_label_color.png', colours)
     cv2.imwrite(overlay_path, overlay)
     return label_path, overlay_path

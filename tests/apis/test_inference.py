@@ -249,6 +249,15 @@ def test_parsing_whole_image_model_on_a_detected_face(tmp_path, photos):
         assert (legend == colour[::-1]).all(axis=-1).any()
     assert json.load(open(tmp_path / 'out' / 'astronaut.json')) == saved
     assert np.array_equal(colour_labels(np.array([[1]]), palette)[0, 0], palette[1][::-1])
+    # the one-face API writes the same three pictures
+    from mcf_mm.apis.parsing import save_parsing
+
+    one = parse_face(model, crop)
+    classes = model.dataset_meta['classes']
+    _, overlay_png = save_parsing(one, crop, str(tmp_path / 'one' / 'c'), palette=palette, classes=classes)
+    index = one.pred_sem_seg.data[0].numpy().astype(np.uint8)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / 'one' / 'c_label_color.png')), palette[index][..., ::-1])
+    assert cv2.imread(overlay_png).shape[1] > crop.shape[1]
 
 
 def test_parsing_landmark_aligned_model_takes_the_detector_landmarks(tmp_path, photos):
