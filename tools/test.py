@@ -20,8 +20,34 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and results')
     parser.add_argument('--out', help='dump the metrics to this JSON/pickle file')
+    parser.add_argument(
+        '--show-dir',
+        help='draw the predictions of every test image into this folder (landmarks: DIR/<image>_<n>.<ext>; '
+        'parsing: DIR/vis_data/vis_image/test_<image>_<iter>.png; classification: DIR/<image>_<iter>.png)',
+    )
     add_launcher_args(parser)
     return parse_launcher_args(parser)
+
+
+def enable_show_dir(cfg: Config, show_dir: str) -> None:
+    """Turn on the config's visualisation hook (mmpose's, mmseg's or mmpretrain's) for every test image."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if not hook:
+        raise SystemExit(
+            '--show-dir needs a visualisation hook in default_hooks (mmpose: PoseVisualizationHook, mmseg: '
+            'SegVisualizationHook, mmpretrain: VisualizationHook); this config has none.'
+        )
+    kind = hook['type'].split('.')[-1] if isinstance(hook['type'], str) else hook['type'].__name__
+    show_dir = osp.abspath(show_dir)  # the hooks join relative folders below work_dir/<timestamp>/
+    if kind == 'PoseVisualizationHook':  # keeps the config's kpt_thr (face alignment: every point drawn)
+        hook.update(enable=True, out_dir=show_dir, interval=1)
+    elif kind == 'SegVisualizationHook':  # draws through the visualizer's backends, below its save_dir
+        hook.update(draw=True, interval=1)
+        cfg.visualizer['save_dir'] = show_dir
+    elif kind == 'VisualizationHook':
+        hook.update(enable=True, out_dir=show_dir, interval=1)
+    else:
+        raise SystemExit(f'--show-dir does not know the visualisation hook {kind!r} of this config.')
 
 
 def main() -> None:
@@ -38,6 +64,8 @@ def main() -> None:
         args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     )
     cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out:

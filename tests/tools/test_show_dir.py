@@ -1,0 +1,126 @@
+"""tools/test.py --show-dir: one drawing per test image, every landmark drawn whatever its score, parsing maps drawn."""
+
+import glob
+import os.path as osp
+import runpy
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mcf_fixtures.alignment import TINY_ARCH, write_helen
+from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ALIGN_CFG = osp.join(REPO, 'configs', 'face_alignment', 'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
+PARSE_CFG = osp.join(REPO, 'configs', 'face_parsing', 'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py')
+LOADER = 'num_workers=0, persistent_workers=False, batch_size=1'
+
+
+def _enable_show_dir():
+    return runpy.run_path(osp.join(REPO, 'tools', 'test.py'), run_name='tools_test')['enable_show_dir']
+
+
+def _run_test_tool(cfg: str, ckpt: str, tmp_path, *extra: str) -> None:
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'test.py'), cfg, ckpt, '--work-dir', str(tmp_path / 'work'), *extra]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_show_dir_turns_on_each_libraries_hook(tmp_path):
+    enable = _enable_show_dir()
+    pose = Config(dict(default_hooks=dict(visualization=dict(type='PoseVisualizationHook', enable=False, kpt_thr=0.0))))
+    enable(pose, 'shown')
+    assert pose.default_hooks.visualization == dict(
+        type='PoseVisualizationHook', enable=True, kpt_thr=0.0, out_dir=osp.abspath('shown'), interval=1
+    )
+    seg = Config(dict(default_hooks=dict(visualization=dict(type='SegVisualizationHook')), visualizer=dict()))
+    enable(seg, str(tmp_path))
+    assert seg.default_hooks.visualization.draw and seg.default_hooks.visualization.interval == 1
+    assert seg.visualizer.save_dir == str(tmp_path)
+    cls = Config(dict(default_hooks=dict(visualization=dict(type='mmpretrain.VisualizationHook', enable=False))))
+    enable(cls, str(tmp_path))
+    assert cls.default_hooks.visualization.enable and cls.default_hooks.visualization.out_dir == str(tmp_path)
+    with pytest.raises(SystemExit, match='needs a visualisation hook'):
+        enable(Config(dict(default_hooks=dict())), str(tmp_path))
+
+
+@pytest.mark.slow
+def test_show_dir_draws_every_landmark(tmp_path):
+    root = str(tmp_path / 'helen29')
+    write_helen(root)
+    cfg = tmp_path / 'tiny_helen.py'
+    cfg.write_text(
+        f'_base_ = [{ALIGN_CFG!r}]\n'
+        f'model = dict(backbone=dict(arch={dict(TINY_ARCH, num_layers=4)!r}), neck=dict(embed_dim=32),'
+        ' head=dict(in_channels=32, channels=16))\n'
+        f'test_dataloader = dict({LOADER}, dataset=dict(data_root={root!r}, test_ratio=0.5))\n'
+    )
+    torch.manual_seed(0)
+    model = init_landmark_model(str(cfg))
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    show = tmp_path / 'show'
+    _run_test_tool(str(cfg), ckpt, tmp_path, '--show-dir', str(show))
+    from mmpose.registry import DATASETS
+
+    dataset = DATASETS.build(Config.fromfile(str(cfg)).test_dataloader.dataset)
+    assert len(dataset) == 3
+    drawn = sorted(glob.glob(str(show / '*')))
+    assert len(drawn) == len(dataset)  # every test image, not every 50th
+    model = init_landmark_model(str(cfg), ckpt)
+    checked = 0
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        name = osp.splitext(osp.basename(info['img_path']))[0]
+        (out,) = [p for p in drawn if osp.basename(p).startswith(name + '_')]
+        img = cv2.imread(out)  # BGR
+        assert img.shape == cv2.imread(info['img_path']).shape
+        box = info['bbox'][0]
+        pts = np.asarray(detect_landmarks(model, info['img_path'], box=box)['keypoints'])  # same model, same box
+        scores = detect_landmarks(model, info['img_path'], box=box)['scores']
+        assert min(scores) < 1.0
+        for x, y in pts:
+            xi, yi = int(round(x)), int(round(y))
+            near_box = min(abs(xi - box[0]), abs(xi - box[2]), abs(yi - box[1]), abs(yi - box[3])) <= 2
+            if near_box or not (0 <= xi < img.shape[1] and 0 <= yi < img.shape[0]):
+                continue  # the green box outline is drawn over the points
+            b, g, r = img[yi, xi].astype(int)
+            assert r > 180 and g < 90 and b < 90, (name, x, y, img[yi, xi])
+            checked += 1
+    assert checked >= 29  # at least one face's worth of points checked off the box outline
+
+
+@pytest.mark.slow
+def test_show_dir_draws_every_parsing_map(tmp_path):
+    sys.path.insert(0, osp.join(REPO, 'tests'))
+    from downstream.parsing.conftest import write_fasseg
+
+    root = write_fasseg(str(tmp_path / 'fasseg'))
+    cfg = tmp_path / 'tiny_fasseg.py'
+    cfg.write_text(
+        f'_base_ = [{PARSE_CFG!r}]\n'
+        'model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=32, num_layers=4, num_heads=2,\n'
+        '                                     feedforward_channels=64), out_indices=(0, 1, 2, 3)),\n'
+        "             neck=dict(embed_dim=32, norm_cfg=dict(type='BN')),\n"
+        "             decode_head=dict(in_channels=[32] * 4, channels=16, norm_cfg=dict(type='BN')))\n"
+        f'test_dataloader = dict({LOADER}, dataset=dict(data_root={root!r}))\n'
+    )
+    from mcf_mm.apis.parsing import init_face_parser
+
+    model = init_face_parser(str(cfg))
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), ckpt)
+    show = tmp_path / 'show'
+    _run_test_tool(str(cfg), ckpt, tmp_path, '--show-dir', str(show))
+    drawn = sorted(glob.glob(str(show / 'vis_data' / 'vis_image' / '*.png')))
+    names = sorted(osp.basename(p) for p in glob.glob(osp.join(root, 'V1', 'Test_RGB', '*.png')))
+    assert len(drawn) == len(names) == 2
+    for name in names:
+        (out,) = [p for p in drawn if osp.basename(p).startswith(f'test_{name}')]
+        h, w = cv2.imread(osp.join(root, 'V1', 'Test_RGB', name)).shape[:2]
+        assert cv2.imread(out).shape[:2] == (h, 2 * w)  # ground truth | prediction
