@@ -98,9 +98,9 @@ def test_recipe_is_the_papers():
     assert opt.weight_decay == 0.05 and cfg.optim_wrapper.type == 'AmpOptimWrapper'
     pw = cfg.optim_wrapper.paramwise_cfg
     assert pw.bias_decay_mult == pw.norm_decay_mult == pw.flat_decay_mult == 0.0
-    warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.end) == ('LinearLR', 1)
-    assert (cosine.type, cosine.begin, cosine.end) == ('CosineAnnealingLR', 1, 16)
-    assert cosine.eta_min == 0.0 and cosine.convert_to_iter_based and cfg.train_cfg.max_epochs == 16
+    (sched,) = cfg.param_scheduler  # 1 warm-up epoch from 0, cosine to 0 at 16, set once per accumulation window
+    assert (sched.type, sched.warmup_epochs, sched.epochs, sched.eta_min) == ('WindowedWarmupCosineLR', 1, 16, 0.0)
+    assert sched.window == cfg.optim_wrapper.accumulative_counts and sched.convert_to_iter_based
+    assert cfg.train_cfg.max_epochs == 16
     pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
     assert pipeline == ['Resize', 'RandomFlip', 'PackInputs']

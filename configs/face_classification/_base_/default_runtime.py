@@ -6,3 +6,5 @@ custom_imports = dict(
     imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine', 'mcf_mm.downstream.classification'],
     allow_failed_imports=False,
 )
+# One checkpoint per epoch, only the last one kept (the face protocols report the final epoch).
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1))

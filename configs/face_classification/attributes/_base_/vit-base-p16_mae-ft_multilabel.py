@@ -6,9 +6,11 @@
 # head: mmpretrain's MultiLabelLinearClsHead (sigmoid BCE, mmpretrain's CrossEntropyLoss(use_sigmoid=True)).
 # Not taken from MAE: mixup / cutmix, RandAugment, random erasing, label smoothing (choices: the face configs use
 # resize + flip and plain BCE; mmpretrain's LabelSmoothLoss(mode='multi_label') would add smoothing).
-_base_ = ['../../_base_/default_runtime.py', '../../_base_/models/vit-base-p16_cls.py']
-base_lr = 5e-4  # per 256 images
-total_batch = 8 * 32  # 8 GPUs x 32 images
+_base_ = [
+    '../../_base_/default_runtime.py',
+    '../../_base_/models/vit-base-p16_cls.py',
+    '../../_base_/schedules/mae-finetune_20e.py',
+]
 model = dict(
     head=dict(
         type='MultiLabelLinearClsHead',
@@ -19,41 +21,12 @@ model = dict(
     )
 )
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=base_lr * total_batch / 256, weight_decay=0.05, betas=(0.9, 0.999)),
-    constructor='LearningRateDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(
-        layer_decay_rate=0.65,
-        flat_decay_mult=0.0,  # MAE's rule, no decay on any 1-D parameter (here: the facer head's norms and weights)
-        custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-        },
-    ),
+    # MAE's rule, no decay on any 1-D parameter (here: the facer head's norms and weights)
+    paramwise_cfg=dict(flat_decay_mult=0.0)
 )
-max_epochs = 20
-warmup_epochs = 2
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=warmup_epochs, convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        eta_min=1e-6,
-        convert_to_iter_based=True,
-    ),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
+train_cfg = dict(val_interval=1)
 # The val split selects the checkpoint (best attr/mean_accuracy); the test split is evaluated with tools/test.py.
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=1, max_keep_ckpts=1, save_best='attr/mean_accuracy', rule='greater'),
 )
-auto_scale_lr = dict(base_batch_size=total_batch)
-randomness = dict(seed=0, diff_rank_seed=True)
