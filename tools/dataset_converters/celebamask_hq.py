@@ -18,6 +18,7 @@ from multiprocessing import Pool
 from typing import List, Optional
 
 import cv2
+from tqdm import tqdm
 
 from mcf_mm.downstream.parsing.celebamask_hq import celebamask_hq_split, paint_celebamask_hq_label
 
@@ -53,11 +54,13 @@ def convert(
     out_dir = out_dir or osp.join(root, 'CelebAMask-HQ-label')
     os.makedirs(out_dir, exist_ok=True)
     jobs = [(mask_root, out_dir, idx, size) for idx in list_indices(mask_root)]
+    bar = dict(total=len(jobs), desc='painting labels', unit='image', disable=None)  # no bar when not a terminal
     if nproc > 1:
         with Pool(nproc) as pool:
-            pool.map(_paint_one, jobs, chunksize=64)
+            for _ in tqdm(pool.imap_unordered(_paint_one, jobs, chunksize=64), **bar):
+                pass
     else:
-        for job in jobs:
+        for job in tqdm(jobs, **bar):
             _paint_one(job)
     if partition:
         splits = celebamask_hq_split(osp.join(root, 'CelebA-HQ-to-CelebA-mapping.txt'), partition)

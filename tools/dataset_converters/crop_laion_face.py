@@ -16,6 +16,7 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from mcf_mm.datasets import ImageDecodeError, crop_face, decode_image, read_regular_file
 
@@ -47,7 +48,8 @@ def main() -> None:
     kept = skipped_score = bad_images = 0
     names = []
     with open(args.meta, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, 1):
+        lines = tqdm(f, desc='metadata lines', unit='line', disable=None)  # no bar when not a terminal
+        for line_no, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             rec = json.loads(line)
@@ -55,7 +57,7 @@ def main() -> None:
             try:  # a FIFO, device or symlink loop is refused, never opened blocking
                 img = decode_image(read_regular_file(path), exif_transpose=args.exif == 'apply')
             except (OSError, ImageDecodeError) as err:
-                print(f'line {line_no}: skipping {path}: {err}')
+                lines.write(f'line {line_no}: skipping {path}: {err}')
                 bad_images += 1
                 continue
             stem = osp.splitext(osp.basename(rec['image']))[0]

@@ -17,6 +17,8 @@ import random
 import tarfile
 from typing import Dict, Iterator, List, Optional, Tuple
 
+from tqdm import tqdm
+
 RACES = ('white', 'black', 'asian', 'indian', 'mixed-race')
 TEMPLATES = (
     'a photo of {a} {age}-year-old {race} {who}.',
@@ -88,6 +90,7 @@ def write_shards(pairs: List[Tuple[str, str]], out_dir: str, per_shard: int = 10
     """Write the pairs into ``{shard:05d}.tar`` files; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     paths = []
+    bar = tqdm(total=len(pairs), desc='writing shards', unit='pair', disable=None)  # no bar when not a terminal
     for s in range(0, len(pairs), per_shard):
         path = osp.join(out_dir, f'{s // per_shard:05d}.tar')
         with tarfile.open(path, 'w') as tar:
@@ -98,7 +101,9 @@ def write_shards(pairs: List[Tuple[str, str]], out_dir: str, per_shard: int = 10
                 _add(tar, f'{key}.txt', text.encode('utf-8'))
                 meta: Dict[str, object] = dict(key=key, caption=text, source=osp.basename(img_path))
                 _add(tar, f'{key}.json', json.dumps(meta).encode('utf-8'))
+                bar.update()
         paths.append(path)
+    bar.close()
     return paths
 
 
