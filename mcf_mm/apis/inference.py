@@ -364,7 +364,7 @@ def predict(
             for j, face in enumerate(faces):
                 entry = face.to_dict()
                 entry['detector_box'] = entry.pop('box') if detected else None
-                box = mapping.apply(face.box) if detected else np.asarray(face.box, np.float64)
+                box = mapping.apply(face.box, face.landmarks) if detected else np.asarray(face.box, np.float64)
                 entry['box'] = [float(v) for v in box]
                 res['faces'].append(entry)
                 jobs.append((i, j, img, box, face))

@@ -17,6 +17,16 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+MIN_FACES_FOR_LANDMARKS = 55  # 5 faces per weight of the landmark regression (11 per output)
+
+
+def landmark_features(boxes: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """[N, 11]: a constant and the 5 landmarks in the detector box's frame, ``(p - centre) / size``."""
+    c, s = _centre_size(boxes)
+    pts = np.asarray(landmarks, np.float64).reshape(len(c), 5, 2)
+    rel = (pts - c[:, None]) / s[:, None]  # [N, 5, 2]
+    return np.concatenate([np.ones((len(c), 1)), rel.reshape(len(c), 10)], axis=1)
+
 
 @dataclass(frozen=True)
 class BoxMapping:
@@ -25,6 +35,9 @@ class BoxMapping:
     Attributes:
         dx, dy: centre shift as a fraction of the detector box's width / height.
         sx, sy: side ratios (training box side / detector box side).
+        weights: optional [11, 4] least-squares weights giving (dx, dy, sx, sy) PER FACE from
+            :func:`landmark_features` (the detector's 5 landmarks in its box's frame): used when the face
+            has landmarks, so the box follows the head's yaw and the face's proportions.
         source: where the values come from (measurement command and data, or 'not measured').
     """
 
@@ -33,14 +46,24 @@ class BoxMapping:
     sx: float = 1.0
     sy: float = 1.0
     source: str = 'identity (not measured)'
+    weights: Optional[Tuple[Tuple[float, ...], ...]] = None
 
-    def apply(self, boxes: np.ndarray) -> np.ndarray:
-        """Map boxes [..., 4] (x1, y1, x2, y2) of the detector onto the training convention; float64 [..., 4]."""
+    def params(self, boxes: np.ndarray, landmarks: Optional[np.ndarray] = None) -> np.ndarray:
+        """(dx, dy, sx, sy) per box, [N, 4]: from the landmarks when there are weights and landmarks."""
+        n = len(np.asarray(boxes, np.float64).reshape(-1, 4))
+        if self.weights is not None and landmarks is not None:
+            return landmark_features(boxes, landmarks) @ np.asarray(self.weights, np.float64)  # [N, 4]
+        return np.tile([self.dx, self.dy, self.sx, self.sy], (n, 1))
+
+    def apply(self, boxes: np.ndarray, landmarks: Optional[np.ndarray] = None) -> np.ndarray:
+        """Map detector boxes [..., 4] (x1, y1, x2, y2), with their landmarks [..., 5, 2] if any, onto the
+        training convention; float64 [..., 4]."""
         b = np.asarray(boxes, np.float64)
+        p = self.params(b, landmarks).reshape(*b.shape[:-1], 4)
         w, h = b[..., 2] - b[..., 0], b[..., 3] - b[..., 1]
-        cx = (b[..., 0] + b[..., 2]) / 2 + self.dx * w
-        cy = (b[..., 1] + b[..., 3]) / 2 + self.dy * h
-        hw, hh = self.sx * w / 2, self.sy * h / 2
+        cx = (b[..., 0] + b[..., 2]) / 2 + p[..., 0] * w
+        cy = (b[..., 1] + b[..., 3]) / 2 + p[..., 1] * h
+        hw, hh = p[..., 2] * w / 2, p[..., 3] * h / 2
         return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=-1)
 
     def to_dict(self) -> dict:
@@ -52,11 +75,16 @@ def _centre_size(boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return (b[:, :2] + b[:, 2:]) / 2, b[:, 2:] - b[:, :2]  # [N, 2] centres, [N, 2] sizes
 
 
-def fit_box_mapping(det_boxes: np.ndarray, gt_boxes: np.ndarray, source: str = 'fitted') -> BoxMapping:
+def fit_box_mapping(
+    det_boxes: np.ndarray, gt_boxes: np.ndarray, source: str = 'fitted', landmarks: Optional[np.ndarray] = None
+) -> BoxMapping:
     """Least-squares (dx, dy, sx, sy) taking detector boxes [N, 4] to training boxes [N, 4].
 
     Per axis a: ``c_gt - c_det = d_a * s_det`` and ``s_gt = k_a * s_det`` (no intercept, so the mapping is
-    scale-free): ``d_a = sum(s (c_gt - c)) / sum(s^2)``, ``k_a = sum(s s_gt) / sum(s^2)``.
+    scale-free): ``d_a = sum(s (c_gt - c)) / sum(s^2)``, ``k_a = sum(s s_gt) / sum(s^2)``. With the
+    detector's landmarks [N, 5, 2] and at least :data:`MIN_FACES_FOR_LANDMARKS` faces, also the [11, 4]
+    ``weights``: least squares of the per-face targets ``((c_gt - c) / s, s_gt / s)`` on
+    :func:`landmark_features`.
     """
     c, s = _centre_size(det_boxes)
     cg, sg = _centre_size(gt_boxes)
@@ -65,7 +93,12 @@ def fit_box_mapping(det_boxes: np.ndarray, gt_boxes: np.ndarray, source: str = '
     ss = (s**2).sum(axis=0)  # [2]
     d = (s * (cg - c)).sum(axis=0) / ss
     k = (s * sg).sum(axis=0) / ss
-    return BoxMapping(float(d[0]), float(d[1]), float(k[0]), float(k[1]), source)
+    weights = None
+    if landmarks is not None and len(c) >= MIN_FACES_FOR_LANDMARKS:
+        target = np.concatenate([(cg - c) / s, sg / s], axis=1)  # [N, 4]
+        w = np.linalg.lstsq(landmark_features(det_boxes, landmarks), target, rcond=None)[0]  # [11, 4]
+        weights = tuple(tuple(round(float(v), 5) for v in row) for row in w)
+    return BoxMapping(float(d[0]), float(d[1]), float(k[0]), float(k[1]), source, weights)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -89,10 +122,12 @@ def face_in_box(faces, box):
     return None
 
 
-def mapping_residuals(mapping: BoxMapping, det_boxes: np.ndarray, gt_boxes: np.ndarray) -> Dict[str, float]:
+def mapping_residuals(
+    mapping: BoxMapping, det_boxes: np.ndarray, gt_boxes: np.ndarray, landmarks: Optional[np.ndarray] = None
+) -> Dict[str, float]:
     """How far mapped boxes are from the training boxes: centre error and side ratio per axis (fractions of
     the training box side, mean absolute and RMS), and the mean / minimum IoU."""
-    pred = mapping.apply(np.asarray(det_boxes, np.float64).reshape(-1, 4))
+    pred = mapping.apply(np.asarray(det_boxes, np.float64).reshape(-1, 4), landmarks)
     c, s = _centre_size(pred)
     cg, sg = _centre_size(gt_boxes)
     centre = (c - cg) / sg  # [N, 2]
@@ -113,8 +148,28 @@ def mapping_residuals(mapping: BoxMapping, det_boxes: np.ndarray, gt_boxes: np.n
 _CAL = 'python -m mcf_mm.detection.calibrate'
 BOX_MAPPINGS: Dict[str, Dict[str, BoxMapping]] = dict(
     mtcnn=dict(
-        # the 29 landmarks' bounding box; fit on the 277 detected train faces of 278
-        Helen29MatDataset=BoxMapping(-0.0107, 0.1224, 0.7499, 0.7422, f'{_CAL} helen29 (277 train faces)'),
+        # the 29 landmarks' bounding box; fit on the 277 detected train faces of 278. weights: rows = 1, then
+        # x, y of left eye, right eye, nose, left and right mouth corner in the box frame; columns dx dy sx sy
+        Helen29MatDataset=BoxMapping(
+            -0.0107,
+            0.1224,
+            0.7499,
+            0.7422,
+            f'{_CAL} helen29 (277 train faces)',
+            weights=(
+                (0.06937, -0.00388, 0.20004, 0.4137),
+                (0.58263, -0.00045, -1.45132, 0.19049),
+                (-0.50708, -0.38206, 0.36078, -0.42862),
+                (0.32561, -0.06006, 1.34808, -0.24248),
+                (0.58967, 0.44059, -0.34872, -0.36516),
+                (-0.01332, 0.04077, 0.09435, 0.09162),
+                (-0.06115, 0.18983, 0.24772, -0.43303),
+                (-0.01965, -0.16263, 0.08744, -0.43066),
+                (0.38485, 0.4755, -0.56027, 0.63835),
+                (-0.03865, 0.14272, -0.11278, 0.40272),
+                (-0.40141, -0.21139, 0.33569, 0.20844),
+            ),
+        ),
         # HRNet squares (200 * scale): mmpose's 2 / 4 test fixtures only, fitted and scored on the same faces
         Face300WCSVDataset=BoxMapping(0.021, 0.100, 0.988, 0.766, f'{_CAL} mmpose_300w (2 faces only, rough)'),
         WFLWCSVDataset=BoxMapping(0.017, 0.093, 1.127, 0.858, f'{_CAL} mmpose_wflw (4 faces only, rough)'),

@@ -83,14 +83,14 @@ def dataset_items(name: str, root: str, max_images: int = 0) -> List[Tuple[str, 
     return items
 
 
-def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, List[str], List[str], List[float]]:
-    """Run the detector on every item; returns matched detector boxes [N, 4], training boxes [N, 4], their
-    splits, the missed image paths and the seconds per image."""
+def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, np.ndarray, List[str], List[str], List[float]]:
+    """Run the detector on every item; returns matched detector boxes [N, 4], their landmarks [N, 5, 2],
+    training boxes [N, 4], their splits, the missed image paths and the seconds per image."""
     import cv2
 
     from .box_convention import face_in_box
 
-    det, gt, splits, missed, secs = [], [], [], [], []
+    det, lmk, gt, splits, missed, secs = [], [], [], [], [], []
     for path, box, split in items:
         img = cv2.imread(path)
         t0 = time.perf_counter()
@@ -101,9 +101,17 @@ def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, List[str], List
             missed.append(path)
             continue
         det.append(face.box)
+        lmk.append(face.landmarks)
         gt.append(box)
         splits.append(split)
-    return np.asarray(det).reshape(-1, 4), np.asarray(gt).reshape(-1, 4), splits, missed, secs
+    return (
+        np.asarray(det).reshape(-1, 4),
+        np.asarray(lmk).reshape(-1, 5, 2),
+        np.asarray(gt).reshape(-1, 4),
+        splits,
+        missed,
+        secs,
+    )
 
 
 def calibrate(name: str, root: str, detector='mtcnn', max_images: int = 0) -> dict:
@@ -113,11 +121,12 @@ def calibrate(name: str, root: str, detector='mtcnn', max_images: int = 0) -> di
 
     det = build_detector(detector)
     items = dataset_items(name, root, max_images)
-    boxes, gt, splits, missed, secs = detect_all(det, items)
+    boxes, lmk, gt, splits, missed, secs = detect_all(det, items)
     splits = np.asarray(splits)
     fit_on = splits == 'train' if (splits == 'train').any() else np.ones(len(splits), bool)
     test_on = splits == 'test' if (splits == 'test').any() else fit_on
-    mapping = fit_box_mapping(boxes[fit_on], gt[fit_on], source=f'calibrate {name} (fit on {int(fit_on.sum())})')
+    source = f'calibrate {name} (fit on {int(fit_on.sum())})'
+    mapping = fit_box_mapping(boxes[fit_on], gt[fit_on], source, landmarks=lmk[fit_on])
     return dict(
         dataset=name,
         detector=detector if isinstance(detector, str) else type(detector).__name__,
@@ -127,6 +136,9 @@ def calibrate(name: str, root: str, detector='mtcnn', max_images: int = 0) -> di
         mapping=mapping.to_dict(),
         fit_residuals=mapping_residuals(mapping, boxes[fit_on], gt[fit_on]),
         test_residuals=mapping_residuals(mapping, boxes[test_on], gt[test_on]),
+        test_residuals_with_landmarks=mapping_residuals(mapping, boxes[test_on], gt[test_on], lmk[test_on])
+        if mapping.weights is not None
+        else None,
         identity_test_residuals=mapping_residuals(type(mapping)(), boxes[test_on], gt[test_on]),
     )
 

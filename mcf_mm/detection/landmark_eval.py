@@ -49,6 +49,7 @@ def evaluate(config: str, checkpoint: str, batch_size: int = 16) -> dict:
     mapping = box_mapping_of(model, 'mtcnn')
     hit = [i for i in range(len(paths)) if found[i]]
     det_boxes = np.stack([faces[i].box for i in hit])  # [D, 4]
+    det_lmk = np.stack([faces[i].landmarks for i in hit])  # [D, 5, 2]
 
     def points(boxes, idx):
         res = predict(model, [paths[i] for i in idx], detector=None, boxes=list(boxes), batch_size=batch_size)
@@ -72,6 +73,9 @@ def evaluate(config: str, checkpoint: str, batch_size: int = 16) -> dict:
         gt_box_all=score(pred_gt, every),
         gt_box_detected_subset=score(pred_gt[hit], hit),
         detector_box_mapped=score(points(mapping.apply(det_boxes), hit), hit),
+        detector_box_mapped_with_landmarks=score(points(mapping.apply(det_boxes, det_lmk), hit), hit)
+        if mapping.weights is not None
+        else None,
         detector_box_raw=score(points(det_boxes, hit), hit),
     )
 

@@ -150,7 +150,7 @@ def test_landmarks_match_mmpose_inference_topdown_and_batching(align, photos):
 
 def test_detected_boxes_are_mapped_to_the_training_convention(align, photos):
     _, _, model = align
-    face = Face(np.array([170.0, 60.0, 270.0, 175.0]), 0.97, np.zeros((5, 2)))
+    face = Face(np.array([170.0, 60.0, 270.0, 175.0]), 0.97, None)  # no landmarks: the box-only mapping
     res = predict(model, str(photos / 'astronaut.png'), detector=FixedDetector([face]))[0]
     entry = res['faces'][0]
     m = box_mapping_for('Helen29MatDataset')

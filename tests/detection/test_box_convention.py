@@ -67,3 +67,29 @@ def test_a_detection_matches_the_face_whose_box_holds_its_centre():
     near = Face(np.array([0.0, 0, 60, 60]), 0.95)  # centre (30, 30)
     assert face_in_box([far, near], [10, 10, 50, 50]) is near
     assert face_in_box([far], [10, 10, 50, 50]) is None
+
+
+def test_landmark_weights_give_per_face_parameters_and_are_least_squares():
+    from mcf_mm.detection.box_convention import MIN_FACES_FOR_LANDMARKS
+
+    rng = np.random.default_rng(3)
+    n = 80
+    det = _boxes(n, seed=4)
+    w, h = det[:, 2] - det[:, 0], det[:, 3] - det[:, 1]
+    c = (det[:, :2] + det[:, 2:]) / 2
+    rel = rng.uniform(-0.4, 0.4, (n, 5, 2))  # landmarks in the box frame
+    lmk = c[:, None] + rel * np.stack([w, h], 1)[:, None]
+    # training boxes whose centre follows the nose (point 2) and whose width follows the eye distance
+    dx = 0.5 * rel[:, 2, 0]
+    sx = 0.6 + (rel[:, 1, 0] - rel[:, 0, 0])
+    cx, cy = c[:, 0] + dx * w, c[:, 1] + 0.1 * h
+    gt = np.stack([cx - sx * w / 2, cy - 0.4 * h, cx + sx * w / 2, cy + 0.4 * h], 1)
+    fit = fit_box_mapping(det, gt, landmarks=lmk)
+    assert fit.weights is not None and np.shape(fit.weights) == (11, 4)
+    np.testing.assert_allclose(fit.apply(det, lmk), gt, atol=1e-3 * w.max())
+    # without landmarks the same object is the box-only mapping
+    np.testing.assert_allclose(fit.apply(det), BoxMapping(fit.dx, fit.dy, fit.sx, fit.sy).apply(det))
+    # too few faces: no weights
+    k = MIN_FACES_FOR_LANDMARKS - 1
+    few = fit_box_mapping(det[:k], gt[:k], landmarks=lmk[:k])
+    assert few.weights is None
