@@ -178,7 +178,26 @@ BOX_MAPPINGS: Dict[str, Dict[str, BoxMapping]] = dict(
         # whole pre-cropped photos: the image frame [0, 0, W, H]
         FASSEGDataset=BoxMapping(0.0012, -0.0765, 1.1563, 1.2393, f'{_CAL} fasseg (20 V1/V2 train photos)'),
         CelebAMaskHQDataset=BoxMapping(-0.0037, -0.0533, 1.8433, 1.3562, f'{_CAL} celebamask_hq_samples (4 only)'),
-        UTKFaceDataset=BoxMapping(0.0381, 0.1171, 0.9803, 0.7689, f'{_CAL} utkface --max-images 200 (199 faces)'),
+        UTKFaceDataset=BoxMapping(
+            0.0381,
+            0.1171,
+            0.9803,
+            0.7689,
+            f'{_CAL} utkface --max-images 200 (199 train crops)',
+            weights=(
+                (-0.18053, 0.17558, -0.54338, -0.69793),
+                (0.56713, 0.30165, -3.36528, -1.98055),
+                (-0.71658, 0.75657, -2.45613, -2.17346),
+                (0.5635, -0.25892, 2.05148, 1.16838),
+                (0.56003, -0.23872, 0.23541, -0.33675),
+                (0.63564, -0.01963, 0.41162, 0.05567),
+                (-0.04621, 0.46872, 0.76099, 0.57488),
+                (-0.34443, -0.01217, 0.73231, 0.24533),
+                (-0.13883, -0.02196, 1.02608, 1.36045),
+                (0.0975, 0.10999, -0.04617, 0.61235),
+                (0.51508, 0.23025, -0.42231, 0.07607),
+            ),
+        ),
     )
 )
 
