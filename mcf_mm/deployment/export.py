@@ -53,7 +53,8 @@ class LandmarkGraph(nn.Module):
         self._soft_argmax = soft_argmax
         self.normalise = _Normalise(estimator.data_preprocessor)
         self.backbone, self.neck, self.head = estimator.backbone, estimator.neck, estimator.head
-        self.input_size = int(estimator.head.decoder.input_size[0])
+        size = torch.tensor(estimator.head.decoder.input_size, dtype=torch.float32)  # crop (W, H)
+        self.register_buffer('input_size', size)
 
     def forward(self, crop: Tensor) -> Tuple[Tensor, Tensor]:
         feats = self.backbone(self.normalise(crop))

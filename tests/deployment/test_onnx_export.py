@@ -230,3 +230,39 @@ def test_export_tool_end_to_end(tmp_path):
     assert meta['max_abs_diff']['logits'] < TOL
     with pytest.raises(ValueError, match='.onnx'):
         tool.main([PARSE_CFG, '--out', str(tmp_path / 'x.pt')])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    'name,head',
+    [
+        ('face_parsing/vit-base-p16_mcf-16e-pre_uperhead_8xb5-300e_lapa-512px.py', 'decode_head'),
+        ('face_alignment/vit-base-p16_mcf-16e-pre_uper-heatmap_8xb5-150e_aflw19-512px.py', 'head'),
+    ],
+)
+def test_protocol_configs_export(tmp_path, name, head):
+    """The 512-px protocol configs (ViT at 448 inside, patch 16, PPM on a 14 x 14 map) export too, tiny widths."""
+    from mcf_mm.deployment import build_export_graph, freeze_adaptive_pools
+
+    opts = {
+        'model.backbone.arch': dict(_delete_=True, **TINY_BACKBONE),
+        'model.backbone.out_indices': (0, 1, 2, 3),
+        'model.neck.embed_dim': 32,
+        f'model.{head}.in_channels': [32] * 4,
+        f'model.{head}.channels': 16,
+    }
+    model = _randomise(load_model(osp.join(REPO, 'configs', name), None, opts))
+    path = str(tmp_path / 'm.onnx')
+    meta = export_onnx(model, path)
+    check_standard_ops(path)
+    diffs = compare_outputs(model, path, batch=1)
+    if meta['task'] == 'alignment':
+        assert meta['box_mode'] == 'stretch' and meta['input_size'] == 512
+        assert diffs['keypoints'] / 512 < TOL and diffs['scores'] < TOL
+    else:
+        graph, _, size = build_export_graph(model)
+        freeze_adaptive_pools(graph, torch.zeros(1, 3, size, size))
+        crop = torch.from_numpy(np.random.RandomState(0).uniform(0, 255, (1, 3, size, size)).astype(np.float32))
+        with torch.no_grad():
+            scale = graph(crop).abs().max().item()
+        assert diffs['logits'] / scale < TOL  # relative to the logits' range (large under N(0, 0.2) weights)
