@@ -21,6 +21,7 @@ Errors on bad input come before the model runs (see :func:`collect_images`); an 
 inside a folder or list becomes a result with ``error`` set, and the others go on.
 """
 
+import functools
 import json
 import os
 import os.path as osp
@@ -337,7 +338,13 @@ def predict(
     for name, per_image in (('boxes', boxes), ('landmarks', landmarks)):
         if per_image is not None and len(per_image) != len(images):
             raise ValueError(f'{len(per_image)} {name} for {len(images)} images: give one (or None) per image')
-    det = None if detector is None else build_detector(detector)
+    det = (
+        None
+        if detector is None
+        else _cached_detector(detector)
+        if isinstance(detector, str)
+        else build_detector(detector)
+    )
     kind = face_input_kind(model)
     mapping = box_mapping_of(model, getattr(det, 'name', ''))
     init_default_scope(_scope(model))
@@ -405,6 +412,14 @@ def predict(
         for (i, j, _), out in zip(chunk, outs):
             _fill(model, results[i], results[i]['faces'][j], out)
     return results
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_detector(name: str):
+    """One detector per registered name for the process (MTCNN loads its three networks once)."""
+    from mcf_mm.detection import build_detector
+
+    return build_detector(name)
 
 
 def _fill(model, res: dict, entry: dict, out) -> None:

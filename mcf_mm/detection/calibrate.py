@@ -84,7 +84,8 @@ def dataset_items(name: str, root: str, max_images: int = 0) -> List[Tuple[str, 
 
 
 def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, np.ndarray, List[str], List[str], List[float]]:
-    """Run the detector on every item; returns matched detector boxes [N, 4], their landmarks [N, 5, 2],
+    """Run the detector on every item; returns matched detector boxes [N, 4], their landmarks [N, 5, 2] (None
+    if the detector gives none),
     training boxes [N, 4], their splits, the missed image paths and the seconds per image."""
     import cv2
 
@@ -104,9 +105,10 @@ def detect_all(detector, items) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Lis
         lmk.append(face.landmarks)
         gt.append(box)
         splits.append(split)
+    has_points = all(p is not None for p in lmk)
     return (
         np.asarray(det).reshape(-1, 4),
-        np.asarray(lmk).reshape(-1, 5, 2),
+        np.asarray(lmk, np.float64).reshape(-1, 5, 2) if has_points else None,
         np.asarray(gt).reshape(-1, 4),
         splits,
         missed,
@@ -126,7 +128,7 @@ def calibrate(name: str, root: str, detector='mtcnn', max_images: int = 0) -> di
     fit_on = splits == 'train' if (splits == 'train').any() else np.ones(len(splits), bool)
     test_on = splits == 'test' if (splits == 'test').any() else fit_on
     source = f'calibrate {name} (fit on {int(fit_on.sum())})'
-    mapping = fit_box_mapping(boxes[fit_on], gt[fit_on], source, landmarks=lmk[fit_on])
+    mapping = fit_box_mapping(boxes[fit_on], gt[fit_on], source, None if lmk is None else lmk[fit_on])
     return dict(
         dataset=name,
         detector=detector if isinstance(detector, str) else type(detector).__name__,

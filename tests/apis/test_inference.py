@@ -275,6 +275,15 @@ def test_parsing_landmark_aligned_model_takes_the_detector_landmarks(tmp_path, p
         parse_face(model, path)
     no_points = predict(model, path, detector=None)[0]
     assert 'aligns the face by 5 landmarks' in no_points['error']
+    # the real detector: MTCNN's 5 landmarks are what the model is aligned by
+    pytest.importorskip('facenet_pytorch')
+    from mcf_mm.detection import build_detector
+
+    (face,) = build_detector('mtcnn').detect(cv2.imread(path))
+    detected = predict(model, path)[0]['faces'][0]
+    np.testing.assert_allclose(detected['landmarks5'], face.landmarks, atol=0.01)
+    ref = parse_face(model, path, landmarks=face.landmarks).pred_sem_seg.data[0].numpy()
+    np.testing.assert_array_equal(detected['label_map'], ref)
 
 
 # ------------------------------------------------------------------------------------------------ classification
