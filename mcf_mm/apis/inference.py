@@ -348,7 +348,16 @@ def predict(
     kind = face_input_kind(model)
     mapping = box_mapping_of(model, getattr(det, 'name', ''))
     init_default_scope(_scope(model))
-    results, jobs = [], []  # jobs: (result index, face index, pipeline input)
+    pipes: Dict[Any, Any] = {}
+    results: List[dict] = []
+    pending: List[Tuple[dict, dict, dict]] = []  # (image result, face entry, pipeline output)
+
+    def run(chunk) -> None:
+        with torch.no_grad():
+            outs = model.test_step(pseudo_collate([data for _, _, data in chunk]))
+        for (res, entry, _), out in zip(chunk, outs):
+            _fill(model, res, entry, out)
+
     for i, image in enumerate(images):
         res = dict(image=image if isinstance(image, str) else image_name(image, i), error=errors.get(i), faces=[])
         results.append(res)
@@ -356,62 +365,65 @@ def predict(
             continue
         img = read_image(image)
         res['width'], res['height'] = int(img.shape[1]), int(img.shape[0])
+        box_i = boxes[i] if boxes is not None else None
+        lmk_i = landmarks[i] if landmarks is not None else None
         try:
-            box_i = boxes[i] if boxes is not None else None
-            lmk_i = landmarks[i] if landmarks is not None else None
             faces = find_faces(img, det, box_i, lmk_i, max_faces)
-            detected = det is not None and box_i is None and lmk_i is None
-            if kind == 'landmarks' and any(f.landmarks is None for f in faces):
+            if model.mcf_task == 'parsing' and kind == 'landmarks' and any(f.landmarks is None for f in faces):
                 raise ValueError(
                     'this parsing model aligns the face by 5 landmarks (eyes, nose tip, mouth corners): use '
                     'the detector or pass landmarks'
                 )
-            if not faces:
-                res['error'] = 'no face found'
-            for j, face in enumerate(faces):
+            detected = det is not None and box_i is None and lmk_i is None
+            ready = []
+            for face in faces:
                 entry = face.to_dict()
                 entry['detector_box'] = entry.pop('box') if detected else None
                 box = mapping.apply(face.box, face.landmarks) if detected else np.asarray(face.box, np.float64)
                 entry['box'] = [float(v) for v in box]
-                res['faces'].append(entry)
-                jobs.append((i, j, img, box, face))
-        except (ValueError, RuntimeError) as err:
+                ready.append((res, entry, _model_input(model, kind, pipes, img, box, face, entry)))
+        except (ValueError, RuntimeError, KeyError) as err:
             res['error'] = str(err)
-    # build pipeline inputs (per face) and run them batch by batch
-    prepared = []
-    for i, j, img, box, face in jobs:
-        entry = results[i]['faces'][j]
-        if model.mcf_task == 'landmarks':
-            prepared.append((i, j, _landmark_sample(model, img, box)))
-        elif kind == 'landmarks':
-            prepared.append((i, j, dict(img=img, face_landmarks=np.asarray(face.landmarks, np.float32))))
-        elif kind == 'image':
-            crop, region = crop_region(img, box)
-            entry['region'] = list(region)
-            prepared.append((i, j, dict(img=crop)))
-        else:
-            prepared.append((i, j, dict(img=img, face_box=[float(v) for v in box])))
-    pipes = {}
-    for start in range(0, len(prepared), batch_size):
-        chunk = prepared[start : start + batch_size]
-        data = []
-        for i, j, info in chunk:
-            n_pts = len(info['face_landmarks']) if 'face_landmarks' in info else None
-            if model.mcf_task == 'landmarks':
-                from mmcv.transforms import Compose
-
-                pipe = pipes.setdefault('lmk', Compose(model.cfg.test_dataloader.dataset.pipeline))
-            elif model.mcf_task == 'parsing':
-                pipe = pipes.setdefault(('seg', n_pts), _parsing_pipeline(model, n_pts))
-            else:
-                pipe = pipes.setdefault('cls', _classification_pipeline(model))
-                info = dict(info, img_shape=info['img'].shape[:2], ori_shape=info['img'].shape[:2])
-            data.append(pipe(info))
-        with torch.no_grad():
-            outs = model.test_step(pseudo_collate(data))
-        for (i, j, _), out in zip(chunk, outs):
-            _fill(model, results[i], results[i]['faces'][j], out)
+            continue
+        res['faces'] = [entry for _, entry, _ in ready]
+        if not faces:
+            res['error'] = 'no face found'
+        pending.extend(ready)
+        while len(pending) >= batch_size:
+            run(pending[:batch_size])
+            pending = pending[batch_size:]
+    if pending:
+        run(pending)
     return results
+
+
+def _pipeline(model, pipes: dict, key, build):
+    if key not in pipes:
+        pipes[key] = build()
+    return pipes[key]
+
+
+def _model_input(model, kind: str, pipes: dict, img: np.ndarray, box: np.ndarray, face: Face, entry: dict) -> dict:
+    """One face through the model's test pipeline (what ``test_step`` takes), in the way it was trained."""
+    from mmcv.transforms import Compose
+
+    if model.mcf_task == 'landmarks':
+        pipe = _pipeline(model, pipes, 'lmk', lambda: Compose(model.cfg.test_dataloader.dataset.pipeline))
+        return pipe(_landmark_sample(model, img, box))
+    if model.mcf_task == 'parsing':
+        if kind == 'landmarks':
+            pts = np.asarray(face.landmarks, np.float32)
+            pipe = _pipeline(model, pipes, ('seg', len(pts)), lambda: _parsing_pipeline(model, len(pts)))
+            return pipe(dict(img=img, face_landmarks=pts))
+        crop, region = crop_region(img, box)
+        entry['region'] = list(region)
+        return _pipeline(model, pipes, ('seg', None), lambda: _parsing_pipeline(model, None))(dict(img=crop))
+    pipe = _pipeline(model, pipes, 'cls', lambda: _classification_pipeline(model))
+    if kind == 'image':
+        crop, region = crop_region(img, box)
+        entry['region'] = list(region)
+        return pipe(dict(img=crop, img_shape=crop.shape[:2], ori_shape=crop.shape[:2]))
+    return pipe(dict(img=img, face_box=[float(v) for v in box], img_shape=img.shape[:2], ori_shape=img.shape[:2]))
 
 
 @functools.lru_cache(maxsize=4)

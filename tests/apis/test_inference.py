@@ -309,3 +309,35 @@ def test_classification_on_the_detected_region(tmp_path, photos):
     assert entry['pred_label'] == top and entry['label_names'] == [['male', 'female'][top]]
     saved = save_result(predict(model, path, detector=FixedDetector([det]))[0], model, str(tmp_path / 'o'))
     assert osp.isfile(saved['pictures'][0]) and json.load(open(tmp_path / 'o' / 'astronaut.json')) == saved
+
+
+def test_classification_with_crop_face_box_gets_the_box(tmp_path, photos):
+    from mcf_mm.datasets.face_crop import crop_face
+
+    base = osp.join(
+        REPO,
+        'configs',
+        'face_classification',
+        'expression',
+        'vit-base-p16_mcf-16e-pre_linear_8xb32-10e_affectnet-7-224px.py',
+    )
+    cfg = tmp_path / 'tiny_affectnet.py'
+    cfg.write_text(
+        f'_base_ = [{base!r}]\nmodel = dict(backbone=dict(arch=dict(_delete_=True, **{TINY_ARCH!r}), img_size=64, '
+        'patch_size=16), '
+        'head=dict(in_channels=32))\n'
+        "test_pipeline = [dict(type='LoadImageFromFile'), dict(type='CropFaceBox', size=64), dict(type='PackInputs')]\n"
+        'test_dataloader = dict(dataset=dict(pipeline=test_pipeline))\n'
+    )
+    model = init_model(str(cfg))
+    assert model.mcf_task == 'classification'
+    path = str(photos / 'astronaut.png')
+    box = [180.0, 62.0, 268.0, 172.0]
+    entry = predict(model, path, detector=None, boxes=[box])[0]['faces'][0]
+    assert entry['box'] == box and 'region' not in entry
+    x = crop_face(cv2.imread(path), box, margin=0.0, size=64)[..., ::-1].astype(np.float32)  # the square crop, RGB
+    x = (x - np.array([123.675, 116.28, 103.53])) / np.array([58.395, 57.12, 57.375])
+    with torch.no_grad():
+        logits = model(torch.from_numpy(x.transpose(2, 0, 1)).float()[None], mode='tensor')
+    np.testing.assert_allclose(entry['pred_score'], torch.softmax(logits, 1)[0].numpy(), atol=1e-4)
+    assert len(entry['pred_score']) == 7
