@@ -532,8 +532,17 @@ def _json_ready(result: dict) -> dict:
     return out
 
 
-def save_result(result: dict, model, out_dir: str, alpha: float = 0.5, stem: Optional[str] = None) -> dict:
+def save_result(
+    result: dict,
+    model,
+    out_dir: str,
+    alpha: float = 0.5,
+    stem: Optional[str] = None,
+    image: Optional[np.ndarray] = None,
+) -> dict:
     """Write one image's result: ``<stem>.json`` and its pictures; returns the JSON dict (file paths added).
+
+    The pictures are drawn on ``image`` (BGR), default: the result's image file (array inputs: pass the array).
 
     Pictures: landmarks ``<stem>_points.png`` (boxes, points, indices); parsing per face ``<stem>_face<j>_label.png``
     (class indices) and ``<stem>_face<j>_label_color.png`` (dataset palette), and ``<stem>_overlay.png`` (all
@@ -545,7 +554,9 @@ def save_result(result: dict, model, out_dir: str, alpha: float = 0.5, stem: Opt
     base = osp.join(out_dir, stem)
     out = _json_ready(result)
     if not result.get('error') or result['faces']:
-        img = read_image(result['image']) if isinstance(result['image'], str) and osp.isfile(result['image']) else None
+        img = image if image is not None else None
+        if img is None and osp.isfile(str(result['image'])):
+            img = read_image(result['image'])
         if img is not None:
             out['pictures'] = _draw(result, out, model, img, base, alpha)
     with open(base + '.json', 'w') as f:

@@ -148,7 +148,7 @@ def test_landmarks_match_mmpose_inference_topdown_and_batching(align, photos):
         assert one[k]['faces'][0]['box'] == boxes[k] and one[k]['faces'][0]['detector_box'] is None
 
 
-def test_detected_boxes_are_mapped_to_the_training_convention(align, photos):
+def test_detected_boxes_are_mapped_to_the_training_convention(align, photos, tmp_path):
     _, _, model = align
     face = Face(np.array([170.0, 60.0, 270.0, 175.0]), 0.97, None)  # no landmarks: the box-only mapping
     res = predict(model, str(photos / 'astronaut.png'), detector=FixedDetector([face]))[0]
@@ -162,9 +162,15 @@ def test_detected_boxes_are_mapped_to_the_training_convention(align, photos):
     # the model saw the mapped box: same points as predicting with that box given
     given = predict(model, str(photos / 'astronaut.png'), detector=None, boxes=[entry['box']])[0]
     np.testing.assert_allclose(entry['points'], given['faces'][0]['points'], atol=1e-6)
-    # pre-cropped: no detector = the whole image is the face box
+    # pre-cropped: no detector = the whole image is the face box; an array gives the same as its file
     whole = predict(model, str(photos / 'small.jpg'), detector=None)[0]
     assert whole['faces'][0]['box'] == [0.0, 0.0, 96.0, 96.0]
+    arr = cv2.imread(str(photos / 'small.jpg'))
+    from_array = predict(model, arr, detector=None)[0]
+    assert from_array['image'] == 'array0'
+    np.testing.assert_allclose(from_array['faces'][0]['points'], whole['faces'][0]['points'])
+    saved = save_result(from_array, model, str(tmp_path), image=arr)
+    assert cv2.imread(saved['pictures'][0]).shape == arr.shape
     # no face found is an error of that image only
     empty = predict(model, str(photos / 'small.jpg'), detector=FixedDetector([]))[0]
     assert empty['error'] == 'no face found' and empty['faces'] == []
