@@ -599,8 +599,16 @@ def _draw(result: dict, out: dict, model, img: np.ndarray, base: str, alpha: flo
         for face in result['faces']:
             x1, y1, x2, y2 = [int(round(v)) for v in face['box']]
             cv2.rectangle(canvas, (x1, y1), (x2, y2), (255, 0, 0), 2)
-            text = ', '.join(face.get('label_names') or [str(face.get('pred_label', face.get('pred_value', '')))])
-            cv2.putText(canvas, text, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 255), 1, cv2.LINE_AA)
+            if face.get('label_names'):
+                text = ', '.join(face['label_names'])
+            elif 'pred_value' in face:
+                text = ', '.join(f'{v:.1f}' for v in face['pred_value'])
+            else:
+                text = str(face.get('pred_label', ''))
+            font = max(0.4, (x2 - x1) / 300)
+            thick = max(1, int(round(font * 2)))
+            org = (x1, max(int(24 * font), y1 - 6))
+            cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 255), thick, cv2.LINE_AA)
         pics.append(base + '_labels.png')
         cv2.imwrite(pics[-1], canvas)
     return pics

@@ -347,3 +347,23 @@ def test_classification_with_crop_face_box_gets_the_box(tmp_path, photos):
         logits = model(torch.from_numpy(x.transpose(2, 0, 1)).float()[None], mode='tensor')
     np.testing.assert_allclose(entry['pred_score'], torch.softmax(logits, 1)[0].numpy(), atol=1e-4)
     assert len(entry['pred_score']) == 7
+
+
+def test_tool_box_option_is_the_model_box(align, photos, tmp_path, monkeypatch):
+    cfg, ckpt, model = align
+    path = str(photos / 'astronaut.png')
+    box = ['180', '90', '270', '180']
+    argv = ['infer.py', cfg, ckpt, path, '--box', *box, '--out-dir', str(tmp_path)]
+    monkeypatch.setattr(sys, 'argv', argv)
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(osp.join(REPO, 'tools', 'infer.py'), run_name='__main__')
+    assert stop.value.code == 0
+    saved = json.load(open(tmp_path / 'astronaut.json'))
+    want = predict(model, path, detector=None, boxes=[[float(v) for v in box]])[0]['faces'][0]['points']
+    assert saved['faces'][0]['box'] == [180.0, 90.0, 270.0, 180.0] and saved['faces'][0]['detector_box'] is None
+    np.testing.assert_allclose(saved['faces'][0]['points'], want, atol=1e-3)
+    # a box for several images is refused before the model is built
+    monkeypatch.setattr(sys, 'argv', ['infer.py', cfg, ckpt, path, path, '--box', *box])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(osp.join(REPO, 'tools', 'infer.py'), run_name='__main__')
+    assert '--box is for one image' in str(stop.value.code)
