@@ -113,16 +113,18 @@ def image_name(image: ImageInput, index: int) -> str:
 
 
 def task_of_config(cfg) -> str:
-    """'landmarks', 'parsing' or 'classification' from a config's model type and default scope."""
+    """'landmarks', 'parsing' or 'classification' from a config's model type (pre-training configs have none)."""
     model_type = str(cfg.model.get('type', ''))
-    scope = cfg.get('default_scope', '')
-    if 'Landmark' in model_type or 'Pose' in model_type or scope == 'mmpose':
+    if 'Landmark' in model_type or 'Pose' in model_type:
         return 'landmarks'
-    if 'EncoderDecoder' in model_type or 'Parsing' in model_type or scope == 'mmseg':
+    if 'EncoderDecoder' in model_type or 'Parsing' in model_type:
         return 'parsing'
-    if 'Classifier' in model_type or scope in ('mmpretrain', 'mcf_mm'):
+    if 'Classifier' in model_type:
         return 'classification'
-    raise ValueError(f'cannot tell the task of a config with model type {model_type!r} (scope {scope!r}): pass task=')
+    raise ValueError(
+        f'a config with model type {model_type!r} is not a landmark, parsing or classification model: pass one of '
+        'configs/face_alignment, configs/face_parsing or configs/face_classification (or task=)'
+    )
 
 
 def init_model(
@@ -159,7 +161,7 @@ def init_model(
 
 def _init_classifier(cfg, checkpoint: Optional[str], device: str):
     from mmengine.logging import MMLogger
-    from mmengine.registry import DATASETS, init_default_scope
+    from mmengine.registry import init_default_scope
     from mmengine.utils import import_modules_from_strings
 
     from mcf_mm.checkpoint import load_model_weights
@@ -167,7 +169,7 @@ def _init_classifier(cfg, checkpoint: Optional[str], device: str):
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'mcf_mm'))
-    from mcf_mm.registry import MODELS
+    from mcf_mm.registry import DATASETS, MODELS
 
     model = MODELS.build(cfg.model)
     model.cfg = cfg

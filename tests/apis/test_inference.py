@@ -367,3 +367,9 @@ def test_tool_box_option_is_the_model_box(align, photos, tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as stop:
         runpy.run_path(osp.join(REPO, 'tools', 'infer.py'), run_name='__main__')
     assert '--box is for one image' in str(stop.value.code)
+
+
+def test_a_pretraining_config_is_refused_before_building():
+    cfg = osp.join(REPO, 'configs/mcf/cpu_demo/mcf_vit-demo-p4_1xb32-30e_skimage-faces-32px.py')
+    with pytest.raises(ValueError, match='not a landmark, parsing or classification model'):
+        init_model(cfg)
