@@ -3,7 +3,8 @@
 Low-data runs train on a fixed, seeded fraction of the training set (FaRL's low-data regime): the subset of
 fraction ``f`` and seed ``s`` is the first ``max(1, round(f * n))`` indices of one seeded permutation of the
 ``n`` training samples, so the subsets of one seed are nested (1 % inside 10 % inside 100 %) and every run
-with the same (fraction, seed) trains on the same samples.
+with the same (fraction, seed) trains on the same samples. Low-data runs keep the task's epochs (so they
+have ``fraction`` of its iterations; an EMA's window is scaled to match, see :func:`scale_ema`).
 """
 
 from dataclasses import dataclass
@@ -133,6 +134,15 @@ def freeze_backbone(cfg: Config) -> None:
     bb.drop_rate = 0.0
 
 
+def scale_ema(cfg: Config, fraction: float) -> None:
+    """Low-data runs keep the epochs, so they have ``fraction`` of the iterations: an EMAHook's momentum
+    becomes ``min(1, momentum / fraction)`` so that its averaging window stays the same share of the run
+    (otherwise a 0.99 average over a few dozen steps would still be mostly the initial weights)."""
+    for hook in cfg.get('custom_hooks') or []:
+        if str(hook.get('type')).split('.')[-1] == 'EMAHook':
+            hook['momentum'] = min(1.0, hook.get('momentum', 0.0002) / fraction)
+
+
 def apply_protocol(cfg: Config, protocol: Protocol, seed: int) -> None:
     """Change ``cfg`` (a task config already following its backbone) to ``protocol``."""
     if protocol.name == 'linear':
@@ -150,5 +160,6 @@ def apply_protocol(cfg: Config, protocol: Protocol, seed: int) -> None:
                 scope=cfg.get('default_scope'),
             ),
         )
+        scale_ema(cfg, protocol.fraction)
         imports = list(cfg.get('custom_imports', {}).get('imports', []))
         cfg.custom_imports = dict(imports=imports + ['mcf_mm.benchmark.protocols'], allow_failed_imports=False)

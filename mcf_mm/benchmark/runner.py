@@ -8,6 +8,7 @@ imports the toolboxes once and trains its runs one after another (no per-run int
 import json
 import os
 import os.path as osp
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
@@ -113,11 +114,11 @@ def plan_runs(
     if orphans:
         raise ValueError(f'test-only task(s) {orphans} need their training task in --tasks.')
     runs = []
-    for task in trained:
-        extra = [t for t in tasks if t.trained_by == task.name]
-        for backbone in backbones:
-            for protocol in protocols:
-                for seed in seeds:
+    for protocol in protocols:  # protocol-major: a benchmark cut short has whole protocols, not whole tasks
+        for task in trained:
+            extra = [t for t in tasks if t.trained_by == task.name]
+            for seed in seeds:
+                for backbone in backbones:
                     folder = osp.join(work_dir, 'runs', backbone.name, task.name, protocol.key, f'seed{seed}')
                     runs.append(Run(backbone, task, protocol, seed, folder, extra))
     return runs
@@ -184,6 +185,10 @@ def execute(spec: dict) -> dict:
     from mcf_mm.utils.cli import build_runner
 
     start = time.time()
+    log = open(osp.join(spec['work_dir'], 'run.log'), 'a')  # the run's console output; progress stays clean
+    saved = os.dup(1), os.dup(2)
+    sys.stdout.flush(), sys.stderr.flush()
+    os.dup2(log.fileno(), 1), os.dup2(log.fileno(), 2)
     try:
         _fast_pretty_text()
         cfg = Config.fromfile(spec['config'])
@@ -222,6 +227,11 @@ def execute(spec: dict) -> dict:
         with open(osp.join(spec['work_dir'], 'error.txt'), 'w') as f:
             f.write(err)
         return dict(name=spec['name'], ok=False, error=err.strip().splitlines()[-1])
+    finally:
+        sys.stdout.flush(), sys.stderr.flush()
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        os.close(saved[0]), os.close(saved[1])
+        log.close()
 
 
 def _fmt(seconds: float) -> str:

@@ -66,7 +66,9 @@ def set_resize(node, size: int) -> None:
 
 def set_epochs(cfg: Config, epochs: int) -> None:
     """Shorten an epoch-based schedule to ``epochs``: the loop, the validation interval, the checkpoint
-    interval, and every scheduler's begin/end/milestones/T_max scaled by epochs / old epochs."""
+    interval, and every scheduler's begin/end/milestones/T_max scaled by epochs / old epochs (exactly for
+    schedulers counted in iterations, ``convert_to_iter_based``; else rounded to whole epochs, a warm-up of
+    at most one epoch kept in place)."""
     old = cfg.train_cfg.max_epochs
     ratio = epochs / old
     cfg.train_cfg.max_epochs = epochs
@@ -75,6 +77,13 @@ def set_epochs(cfg: Config, epochs: int) -> None:
         cfg.max_epochs = epochs
     for sched in cfg.get('param_scheduler') or []:
         if not sched.get('by_epoch', True):
+            continue
+        if sched.get('convert_to_iter_based'):  # counted in iterations: fractional epochs are exact
+            for key in ('begin', 'end'):
+                if isinstance(sched.get(key), (int, float)) and sched[key] < 10**8:
+                    sched[key] = sched[key] * ratio
+            if 'T_max' in sched:
+                sched['T_max'] = sched['T_max'] * ratio
             continue
         begin = sched.get('begin', 0)
         if begin > 1:  # a warm-up of <= 1 epoch keeps its place; later phases move with the schedule
@@ -91,19 +100,33 @@ def set_epochs(cfg: Config, epochs: int) -> None:
         ckpt['max_keep_ckpts'] = 1
 
 
+UTK_CPU_FRACTION, UTK_CPU_SEED = 1 / 3, 1234
+
+
 def _utkface_cpu(cfg: Config) -> None:
-    """UTKFace in the CPU suite: 32 px (the pre-training size of the small-scale study), 2 epochs."""
+    """UTKFace in the CPU suite: 32 px (the pre-training size of the small-scale study), 1 epoch over a fixed
+    third of the train split (seed 1234; low-data runs take their fractions of this third)."""
     set_resize(cfg, 32)
     cfg.model.backbone.img_size = 32
-    set_epochs(cfg, 2)
+    set_epochs(cfg, 1)
+    cfg.train_dataloader.dataset = dict(
+        _scope_='mcf_mm',
+        type='FractionSubset',
+        dataset=cfg.train_dataloader.dataset,
+        fraction=UTK_CPU_FRACTION,
+        seed=UTK_CPU_SEED,
+        scope=cfg.get('default_scope'),
+    )
+    imports = list(cfg.get('custom_imports', {}).get('imports', []))
+    cfg.custom_imports = dict(imports=imports + ['mcf_mm.benchmark.protocols'], allow_failed_imports=False)
 
 
 def _helen_cpu(cfg: Config) -> None:
-    set_epochs(cfg, 10)
+    set_epochs(cfg, 8)
 
 
 def _fasseg_cpu(cfg: Config) -> None:
-    set_epochs(cfg, 10)
+    set_epochs(cfg, 6)
 
 
 ALIGN, PARSE, CLS = 'configs/face_alignment/', 'configs/face_parsing/', 'configs/face_classification/'
@@ -121,7 +144,7 @@ CPU_TASKS: List[Task] = [
         'alignment',
         val_is_test=True,
         adjust=_helen_cpu,
-        adjust_note='10 epochs (config: 20), validation every 2 epochs on the test split',
+        adjust_note='8 epochs (config: 20), validation every 2 epochs on the test split',
     ),
     Task(
         'fasseg-v2',
@@ -132,7 +155,7 @@ CPU_TASKS: List[Task] = [
         'parsing',
         val_is_test=True,
         adjust=_fasseg_cpu,
-        adjust_note='10 epochs of the 5x repeated 20 train images (config: 20), lr x0.1 at epoch 8',
+        adjust_note='6 epochs of the 5x repeated 20 train images (config: 20), lr x0.1 after epoch 4',
     ),
     Task(
         'fasseg-v3pose',
@@ -153,7 +176,7 @@ CPU_TASKS: List[Task] = [
         'UTKFace age MAE (y)',
         'classification',
         adjust=_utkface_cpu,
-        adjust_note='32 px, 2 epochs (config: 64 px, 4 epochs)',
+        adjust_note='32 px, 1 epoch over a fixed third (seed 1234) of the train split (config: 64 px, 4 epochs, all)',
     ),
     Task(
         'utkface-gender',
@@ -163,7 +186,7 @@ CPU_TASKS: List[Task] = [
         'UTKFace gender acc',
         'classification',
         adjust=_utkface_cpu,
-        adjust_note='32 px, 2 epochs (config: 64 px, 4 epochs)',
+        adjust_note='32 px, 1 epoch over a fixed third (seed 1234) of the train split (config: 64 px, 4 epochs, all)',
     ),
     Task(
         'utkface-race',
@@ -173,7 +196,7 @@ CPU_TASKS: List[Task] = [
         'UTKFace race acc',
         'classification',
         adjust=_utkface_cpu,
-        adjust_note='32 px, 2 epochs (config: 64 px, 4 epochs)',
+        adjust_note='32 px, 1 epoch over a fixed third (seed 1234) of the train split (config: 64 px, 4 epochs, all)',
     ),
 ]
 
@@ -272,6 +295,23 @@ PAPER_TASKS: List[Task] = [
         'AFLW2000 pose MAE (deg)',
         'classification',
     ),
+]
+
+FAS = CLS + 'anti_spoofing/vit-base-p16_mcf-16e-pre_linear_4xb32-20e_fas-{}-224px.py'
+FAS_PUBLISHED = {'oci2m': 4.0, 'ocm2i': 8.02, 'icm2o': 10.7}  # MCF as reported by later papers (HTER, %)
+PAPER_TASKS += [
+    Task(
+        f'fas-{split}',
+        FAS.format(split),
+        'HTER',
+        'lower',
+        f'FAS {split.upper().replace("2", "->")} HTER',
+        'classification',
+        published={'MCF ViT-B/16 (as reported by later papers)': FAS_PUBLISHED[split]}
+        if split in FAS_PUBLISHED
+        else {},
+    )
+    for split in ('oci2m', 'omi2c', 'ocm2i', 'icm2o')
 ]
 
 SUITES: Dict[str, List[Task]] = {'cpu': CPU_TASKS, 'paper': PAPER_TASKS}

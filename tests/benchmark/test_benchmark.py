@@ -35,6 +35,7 @@ from mcf_mm.benchmark import (
 )
 from mcf_mm.benchmark.backbones import map_out_indices
 from mcf_mm.benchmark.tasks import set_epochs
+from mcf_mm.checkpoint import to_vit_state_dict
 
 ALL_PROTOCOLS = [Protocol('finetune'), Protocol('linear'), Protocol('lowdata', 0.5)]
 
@@ -53,25 +54,9 @@ def tiny_ckpt(tmp_path_factory) -> str:
 
 
 def _timm_copy(src: str, dst: str) -> str:
-    """The same weights under timm's names (the inverse of the reader's timm rules, written here)."""
-    sd = {k[len('backbone.') :]: v for k, v in torch.load(src)['state_dict'].items()}
-    out = {}
-    for k, v in sd.items():
-        k = k.replace('patch_embed.projection.', 'patch_embed.proj.')
-        m = re.match(r'layers\.(\d+)\.(.*)', k)
-        if m:
-            i, rest = m.groups()
-            rest = (
-                rest.replace('ln1.', 'norm1.')
-                .replace('ln2.', 'norm2.')
-                .replace('ffn.layers.0.0.', 'mlp.fc1.')
-                .replace('ffn.layers.1.', 'mlp.fc2.')
-            )
-            k = f'blocks.{i}.{rest}'
-        elif k.startswith('ln1.'):
-            k = 'norm.' + k[4:]
-        out[k] = v
-    torch.save({'model': out}, dst)
+    from mcf_mm.benchmark.foreign import save_as_timm
+
+    save_as_timm(src, dst)
     return dst
 
 
@@ -93,6 +78,8 @@ def test_task_table_builds_every_config_for_each_backbone_and_protocol(suite, ti
             bb = cfg.model.backbone
             assert bb.arch == dict(TINY_ARCH, num_heads=1) and bb.patch_size == 8
             assert bb.init_cfg.checkpoint == tiny_ckpt
+            if protocol.name == 'lowdata' or (suite == 'paper' and protocol.name == 'finetune'):
+                continue  # the model equals the fine-tuning one (built for the cpu suite): skip the time
             model = _build_model(cfg)  # the tiny arch: fast even for the ViT-B/16 configs
             vit = model.backbone
             assert vit.embed_dims == 32 and len(vit.layers) == 2
@@ -135,6 +122,12 @@ def test_foreign_keys_give_the_same_backbone(tiny_ckpt, tmp_path):
     """A timm-named copy of the same weights is read as timm and derives the same run config."""
     copy = _timm_copy(tiny_ckpt, str(tmp_path / 'timm.pth'))
     a, b = parse_backbone(tiny_ckpt), parse_backbone(copy)
+    raw = torch.load(copy)
+    assert set(raw) == {'model'} and any(k.startswith('blocks.1.mlp.fc2.') for k in raw['model'])
+    # the reader maps the timm names back onto exactly the original tensors
+    back, fmt, _ = to_vit_state_dict(raw)
+    orig = {k[9:]: v for k, v in torch.load(tiny_ckpt)['state_dict'].items()}
+    assert fmt == 'timm' and back.keys() == orig.keys() and all(torch.equal(back[k], orig[k]) for k in orig)
     assert (a.fmt, b.fmt) == ('mmpretrain', 'timm') and a.vit_kwargs == b.vit_kwargs
     task = get_tasks('cpu', ['utkface-gender'])[0]
     va = _build_model(derive_config(task, a, Protocol('finetune'), 0, str(tmp_path))).backbone.state_dict()
@@ -174,6 +167,17 @@ def test_lowdata_wraps_below_repeat_dataset(tmp_path):
     assert (ds.dataset.fraction, ds.dataset.seed, ds.dataset.dataset.type) == (0.3, 2, 'FASSEGDataset')
 
 
+def test_lowdata_scales_the_ema_window(tmp_path):
+    """Same epochs, fraction x the iterations: the EMA momentum grows by 1 / fraction (capped at 1)."""
+    helen = get_tasks('cpu', ['helen29'])[0]
+    full = derive_config(helen, parse_backbone('random'), Protocol('finetune'), 0, str(tmp_path))
+    (ema,) = [h for h in full.custom_hooks if h.type == 'EMAHook']
+    for fraction in (0.25, 0.005):
+        low = derive_config(helen, parse_backbone('random'), Protocol('lowdata', fraction), 0, str(tmp_path))
+        (lema,) = [h for h in low.custom_hooks if h.type == 'EMAHook']
+        assert lema.momentum == pytest.approx(min(1.0, ema.momentum / fraction))
+
+
 def test_set_epochs_scales_the_schedule():
     cfg = Config(
         dict(
@@ -189,6 +193,18 @@ def test_set_epochs_scales_the_schedule():
     set_epochs(cfg, 2)
     s = cfg.param_scheduler
     assert (s[0].begin, s[0].end, s[1].begin, s[1].end, s[2].end, s[2].milestones) == (0, 1, 1, 2, 2, [2])
+    it = Config(
+        dict(
+            train_cfg=dict(max_epochs=4, val_interval=4),
+            param_scheduler=[
+                dict(type='LinearLR', begin=0, end=1, convert_to_iter_based=True),
+                dict(type='CosineAnnealingLR', begin=1, end=4, convert_to_iter_based=True),
+            ],
+            default_hooks=dict(),
+        )
+    )
+    set_epochs(it, 1)  # in iterations: the warm-up stays a quarter of the run
+    assert [(p.begin, p.end) for p in it.param_scheduler] == [(0, 0.25), (0.25, 1.0)]
     assert (
         cfg.train_cfg.max_epochs == 2 and cfg.train_cfg.val_interval == 2 and cfg.default_hooks.checkpoint.interval == 2
     )
@@ -221,7 +237,7 @@ def _tiny_task(task):
         cfg.train_cfg.val_interval = 1
         cfg.default_hooks.logger.interval = 1
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[loader].batch_size = 2
+            cfg[loader].batch_size = 2 if task.family != 'classification' else 1  # >= 1 warm-up iteration
             if cfg[loader].dataset.type == 'Helen29MatDataset':
                 cfg[loader].dataset.test_ratio = 1 / 3
 
@@ -242,7 +258,7 @@ def _md_cells(md: str):
 def test_end_to_end_two_tasks_two_protocols_resumes(tiny_ckpt, tmp_path):
     roots = dict(helen29=str(tmp_path / 'helen29'), utkface=str(tmp_path / 'utkface'))
     write_helen(roots['helen29'])
-    write_utkface(roots['utkface'], n=24)
+    write_utkface(roots['utkface'], n=60)
     tasks = [_tiny_task(t) for t in get_tasks('cpu', ['helen29', 'utkface-gender'])]
     backbones = [parse_backbone(f'tiny={tiny_ckpt}')]
     protocols = make_protocols(['linear', 'lowdata'], [0.5])
