@@ -23,7 +23,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--show-dir',
         help='draw the predictions of every test image into this folder (landmarks: DIR/<image>_<n>.<ext>; '
-        'parsing: DIR/vis_data/vis_image/test_<image>_<iter>.png; classification: DIR/<image>_<iter>.png)',
+        'parsing: DIR/<image>_<n>.png, ground truth | prediction; classification: DIR/<image>_<iter>.png)',
     )
     add_launcher_args(parser)
     return parse_launcher_args(parser)
@@ -41,9 +41,8 @@ def enable_show_dir(cfg: Config, show_dir: str) -> None:
     show_dir = osp.abspath(show_dir)  # the hooks join relative folders below work_dir/<timestamp>/
     if kind == 'PoseVisualizationHook':  # keeps the config's kpt_thr (face alignment: every point drawn)
         hook.update(enable=True, out_dir=show_dir, interval=1)
-    elif kind == 'SegVisualizationHook':  # draws through the visualizer's backends, below its save_dir
-        hook.update(draw=True, interval=1)
-        cfg.visualizer['save_dir'] = show_dir
+    elif kind in ('SegVisualizationHook', 'FaceSegVisualizationHook'):  # mcf_mm's: files named per test image
+        hook.update(type='FaceSegVisualizationHook', draw=True, interval=1, out_dir=show_dir)
     elif kind == 'VisualizationHook':
         hook.update(enable=True, out_dir=show_dir, interval=1)
     else:

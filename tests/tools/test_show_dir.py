@@ -1,4 +1,5 @@
-"""tools/test.py --show-dir: one drawing per test image, every landmark drawn whatever its score, parsing maps drawn."""
+"""tools/test.py --show-dir: one drawing per test image, every landmark drawn whatever its score, parsing maps drawn
+in the dataset palette without building the training set."""
 
 import glob
 import os.path as osp
@@ -38,10 +39,11 @@ def test_show_dir_turns_on_each_libraries_hook(tmp_path):
     assert pose.default_hooks.visualization == dict(
         type='PoseVisualizationHook', enable=True, kpt_thr=0.0, out_dir=osp.abspath('shown'), interval=1
     )
-    seg = Config(dict(default_hooks=dict(visualization=dict(type='SegVisualizationHook')), visualizer=dict()))
+    seg = Config(dict(default_hooks=dict(visualization=dict(type='SegVisualizationHook', draw=False))))
     enable(seg, str(tmp_path))
-    assert seg.default_hooks.visualization.draw and seg.default_hooks.visualization.interval == 1
-    assert seg.visualizer.save_dir == str(tmp_path)
+    assert seg.default_hooks.visualization == dict(
+        type='FaceSegVisualizationHook', draw=True, interval=1, out_dir=str(tmp_path)
+    )
     cls = Config(dict(default_hooks=dict(visualization=dict(type='mmpretrain.VisualizationHook', enable=False))))
     enable(cls, str(tmp_path))
     assert cls.default_hooks.visualization.enable and cls.default_hooks.visualization.out_dir == str(tmp_path)
@@ -110,17 +112,29 @@ def test_show_dir_draws_every_parsing_map(tmp_path):
         "             decode_head=dict(in_channels=[32] * 4, channels=16, norm_cfg=dict(type='BN')))\n"
         f'test_dataloader = dict({LOADER}, dataset=dict(data_root={root!r}))\n'
     )
-    from mcf_mm.apis.parsing import init_face_parser
+    from mcf_mm.apis.parsing import init_face_parser, parse_face
 
     model = init_face_parser(str(cfg))
     ckpt = str(tmp_path / 'tiny.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), ckpt)
     show = tmp_path / 'show'
     _run_test_tool(str(cfg), ckpt, tmp_path, '--show-dir', str(show))
-    drawn = sorted(glob.glob(str(show / 'vis_data' / 'vis_image' / '*.png')))
+    # the training set is never built (only the test images exist below data_root's V1/Test_RGB)
+    drawn = sorted(glob.glob(str(show / '*.png')))
     names = sorted(osp.basename(p) for p in glob.glob(osp.join(root, 'V1', 'Test_RGB', '*.png')))
     assert len(drawn) == len(names) == 2
+    palette = np.asarray(model.dataset_meta['palette'], np.uint8)  # RGB
     for name in names:
-        (out,) = [p for p in drawn if osp.basename(p).startswith(f'test_{name}')]
-        h, w = cv2.imread(osp.join(root, 'V1', 'Test_RGB', name)).shape[:2]
-        assert cv2.imread(out).shape[:2] == (h, 2 * w)  # ground truth | prediction
+        (out,) = [p for p in drawn if osp.basename(p).startswith(osp.splitext(name)[0] + '_')]
+        image = cv2.imread(osp.join(root, 'V1', 'Test_RGB', name))
+        h, w = image.shape[:2]
+        drawing = cv2.imread(out)
+        assert drawing.shape[:2] == (h, 2 * w)  # ground truth | prediction
+        # the prediction half is the image blended with the palette colours of the predicted classes (mmseg's
+        # SegLocalVisualizer: colour weight alpha, 0.8 by default; class names are written over it)
+        label = parse_face(init_face_parser(str(cfg), ckpt), image).pred_sem_seg.data[0].numpy()
+        colours = palette[label][..., ::-1].astype(np.float64)  # BGR
+        pred_half = drawing[:, w:].astype(np.float64)
+        alpha = Config.fromfile(str(cfg)).visualizer.get('alpha', 0.8)
+        close = np.abs(pred_half - ((1 - alpha) * image + alpha * colours)).max(axis=-1) <= 3  # [H, W]
+        assert close.mean() > 0.5  # the rest is under the class-name labels

@@ -2,7 +2,7 @@
 
 Registers into mmseg's registries: LaPa / CelebAMask-HQ / FASSEG datasets, face alignment + RoI tanh warp
 transforms and the shared photometric augmentations (:mod:`mcf_mm.downstream.common`), an EncoderDecoder that
-un-warps logits before the argmax, and the face F1 metric (background excluded).
+un-warps logits before the argmax, the face F1 metric (background excluded) and a test-drawing hook.
 """
 
 from .celebamask_hq import (
@@ -15,6 +15,7 @@ from .datasets import FASSEG_CLASSES, LAPA_CLASSES, CelebAMaskHQDataset, FASSEGD
 from .metrics import FaceF1Metric, confusion_matrix, f1_from_confusion
 from .segmentor import FaceParsingEncoderDecoder
 from .transforms import FaceAlign, PackFaceSegInputs, RandomFaceAffine, RandomFaceHFlip, ResizeImageToLabel, RoITanhWarp
+from .visualization import FaceSegVisualizationHook
 from .warp import (
     LAPA_5PT_INDICES,
     align_matrix_from_landmarks,
@@ -25,6 +26,7 @@ from .warp import (
 )
 
 __all__ = [
+    'FaceSegVisualizationHook',
     'LAPA_CLASSES',
     'CELEBAMASK_HQ_CLASSES',
     'CELEBAMASK_HQ_PAINT_ORDER',
