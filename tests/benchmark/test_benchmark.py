@@ -334,3 +334,53 @@ def test_head_count_from_the_checkpoint_record(tiny_ckpt, tmp_path, meta):
     torch.save(ckpt, tmp_path / 'm.pth')
     b = parse_backbone(str(tmp_path / 'm.pth'))
     assert b.vit_kwargs['arch']['num_heads'] == TINY_ARCH['num_heads'] == 2 and b.heads_from
+
+
+def test_clip_style_checkpoint_builds_every_cpu_task(tmp_path):
+    """A FaRL/CLIP-style ViT (pre-norm, no patch bias, QuickGELU) as mcf_mm's FaRL runs save it: the task
+    configs take its style, its recorded head count and its CLIP normalisation."""
+    from mcf_mm.checkpoint import CLIP_MEAN, clip_style_vit_kwargs
+    from mcf_mm.models.backbones import FaceViT
+
+    torch.manual_seed(0)
+    vit = FaceViT(arch=dict(TINY_ARCH), img_size=32, patch_size=4, **clip_style_vit_kwargs())
+    clip_pre = dict(type='SelfSupDataPreprocessor', mean=[255 * m for m in CLIP_MEAN], std=[60.0] * 3)
+    meta_cfg = f'model = dict(data_preprocessor={clip_pre!r}, backbone=dict(arch={dict(TINY_ARCH)!r}))\n'
+    path = str(tmp_path / 'farl.pth')
+    torch.save(
+        {'state_dict': {'backbone.' + k: v for k, v in vit.state_dict().items()}, 'meta': {'cfg': meta_cfg}}, path
+    )
+    b = parse_backbone(path)
+    assert b.vit_kwargs['pre_norm'] and b.vit_kwargs['arch']['num_heads'] == 2 and b.norm[0] == clip_pre['mean']
+    for task in SUITES['cpu']:
+        cfg = derive_config(task, b, Protocol('linear'), 0, str(tmp_path))
+        assert list(cfg.model.data_preprocessor.mean) == clip_pre['mean']
+        model = _build_model(cfg)
+        assert model.backbone.pre_norm.__class__.__name__ == 'LayerNorm' and model.backbone.patch_size == 4
+        assert not any(p.requires_grad for p in model.backbone.parameters())
+
+
+def test_frozen_backbone_step_changes_only_the_head(tiny_ckpt, tmp_path):
+    from mcf_mm.utils.cli import build_runner
+
+    write_utkface(str(tmp_path / 'utkface'), n=60)
+    task = _tiny_task(get_tasks('cpu', ['utkface-gender'])[0])
+    cfg = derive_config(
+        task,
+        parse_backbone(tiny_ckpt),
+        Protocol('linear'),
+        0,
+        str(tmp_path / 'w'),
+        0,
+        {'utkface': str(tmp_path / 'utkface')},
+    )
+    cfg.train_cfg.max_epochs = 1
+    runner = build_runner(cfg)
+    runner.model.init_weights()
+    before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    runner.train()
+    after = runner.model.state_dict()
+    backbone = [k for k in before if k.startswith('backbone.')]
+    head = [k for k in before if k.startswith('head.')]
+    assert backbone and all(torch.equal(before[k], after[k]) for k in backbone)
+    assert any(not torch.equal(before[k], after[k]) for k in head)
