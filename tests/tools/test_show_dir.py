@@ -2,6 +2,7 @@
 in the dataset palette without building the training set."""
 
 import glob
+import os
 import os.path as osp
 import runpy
 import subprocess
@@ -18,6 +19,7 @@ from mcf_mm.apis.alignment import detect_landmarks, init_landmark_model
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALIGN_CFG = osp.join(REPO, 'configs', 'face_alignment', 'vit-demo-p4_uper-heatmap_1xb8-20e_helen29-64px.py')
+CLS_DIR = osp.join(REPO, 'configs', 'face_classification', 'expression')
 PARSE_CFG = osp.join(REPO, 'configs', 'face_parsing', 'vit-demo-p4_uperhead_1xb4-20e_fasseg-v2-128px.py')
 LOADER = 'num_workers=0, persistent_workers=False, batch_size=1'
 
@@ -138,3 +140,28 @@ def test_show_dir_draws_every_parsing_map(tmp_path):
         alpha = Config.fromfile(str(cfg)).visualizer.get('alpha', 0.8)
         close = np.abs(pred_half - ((1 - alpha) * image + alpha * colours)).max(axis=-1) <= 3  # [H, W]
         assert close.mean() > 0.5  # the rest is under the class-name labels
+
+
+def test_show_dir_draws_every_classification_sample(tmp_path, monkeypatch):
+    """RAF-DB expression config, tiny ViT, 3 test images: mmpretrain's hook draws each one into DIR."""
+    from mcf_fixtures.expression import write_raf_db
+    from mcf_fixtures.tiny import TINY_ARCH as ARCH_2
+    from mcf_mm.utils.cli import build_runner
+
+    monkeypatch.setattr(Config, 'pretty_text', property(lambda self: self.text))  # yapf: seconds per dump
+    root = write_raf_db(str(tmp_path / 'raf-db'), train=[4, 7], test=[1, 4, 7])
+    cfg = Config.fromfile(osp.join(CLS_DIR, 'vit-base-p16_mcf-16e-pre_linear_8xb32-30e_raf-db-224px.py'))
+    cfg.model.backbone.update(arch=dict(ARCH_2), img_size=32, patch_size=8, init_cfg=None)
+    cfg.model.head.in_channels = ARCH_2['embed_dims']
+    for loader in ('train_dataloader', 'test_dataloader'):  # the log processor's window reads runner.iter
+        cfg[loader].update(batch_size=2, num_workers=0, persistent_workers=False)
+        cfg[loader].dataset.data_root = root
+    for t in cfg.test_dataloader.dataset.pipeline:
+        if t.type == 'Resize':
+            t.scale = (32, 32)
+    cfg.update(work_dir=str(tmp_path / 'work'), launcher='none')
+    _enable_show_dir()(cfg, str(tmp_path / 'show'))
+    build_runner(cfg).test()
+    drawn = sorted(os.listdir(tmp_path / 'show'))
+    assert [d.split('_aligned')[0] for d in drawn] == ['test_0001', 'test_0002', 'test_0003']
+    assert all(cv2.imread(str(tmp_path / 'show' / d)) is not None for d in drawn)
