@@ -266,3 +266,45 @@ def test_protocol_configs_export(tmp_path, name, head):
         with torch.no_grad():
             scale = graph(crop).abs().max().item()
         assert diffs['logits'] / scale < TOL  # relative to the logits' range (large under N(0, 0.2) weights)
+
+
+@pytest.mark.slow
+def test_evaluate_tool_scores_what_pytorch_predicts(tmp_path):
+    """tools/deployment/evaluate_onnx_landmarks.py on a Helen-29 fixture: its NME equals the NME of PyTorch's
+    predictions (mcf_mm.apis.alignment) written out here by the definition (mean point error / inter-ocular)."""
+    import importlib.util
+
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    from mcf_fixtures.alignment import write_helen
+    from mcf_mm.apis.alignment import detect_landmarks
+
+    root = str(tmp_path / 'helen29')
+    write_helen(root)
+    cfg_path = tmp_path / 'helen_tiny.py'
+    cfg_path.write_text(
+        open(_tiny(tmp_path, ALIGN_CFG, 'head')).read()
+        + f'test_dataloader = dict(dataset=dict(data_root={root!r}, test_ratio=1 / 3))\n'
+    )
+    model = _randomise(load_model(str(cfg_path)))
+    path = str(tmp_path / 'helen.onnx')
+    export_onnx(model, path)
+    tool_path = osp.join(REPO, 'tools', 'deployment', 'evaluate_onnx_landmarks.py')
+    spec = importlib.util.spec_from_file_location('evaluate_onnx_landmarks', tool_path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tool.main([str(cfg_path), path])
+
+    init_default_scope('mmpose')
+    dataset = DATASETS.build(dict(Config.fromfile(str(cfg_path)).test_dataloader.dataset, pipeline=[]))
+    assert len(dataset) == 2
+    nmes = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        box = np.asarray(info['bbox'], np.float64).reshape(4)
+        pred = np.asarray(detect_landmarks(model, info['img_path'], box)['keypoints'])  # [29, 2]
+        gt = np.asarray(info['keypoints'], np.float64).reshape(29, 2)
+        nmes.append(np.linalg.norm(pred - gt, axis=1).mean() / np.linalg.norm(gt[8] - gt[9]))
+    assert np.isfinite(nmes).all() and out['NME_inter_ocular'] > 0
+    assert abs(out['NME_inter_ocular'] - 100 * np.mean(nmes)) < 1e-3
