@@ -116,7 +116,12 @@ def test_the_same_classes_are_registered_in_both_hosts():
     import mcf_mm.downstream.alignment  # noqa: F401
     import mcf_mm.downstream.parsing  # noqa: F401
 
+    from mmengine.registry import DefaultScope
+
     for cls in PHOTOMETRIC_TRANSFORMS:
         assert POSE.get(cls.__name__) is cls and SEG.get(cls.__name__) is cls
-        built = SEG.build(dict(type=cls.__name__))
-        assert isinstance(built, cls) and isinstance(POSE.build(dict(type=cls.__name__)), cls)
+        # each host builds in its own scope, whatever default scope an earlier test left behind
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            assert isinstance(SEG.build(dict(type=cls.__name__)), cls)
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            assert isinstance(POSE.build(dict(type=cls.__name__)), cls)
