@@ -40,8 +40,13 @@ class Backbone:
         arch = self.vit_kwargs['arch']
         return (
             f'{self.fmt} checkpoint {osp.basename(self.checkpoint)}: {arch["num_layers"]} blocks x '
-            f'{arch["embed_dims"]} dims, {arch["num_heads"]} heads'
-            f'{" (" + self.heads_from + ")" if self.heads_from else ""}, patch {self.vit_kwargs["patch_size"]}'
+            f'{arch["embed_dims"]} dims, '
+            + (
+                f'{arch["num_heads"]} heads ({self.heads_from})'
+                if self.heads_from
+                else "heads not recorded (the task config's at equal width, else width / 64)"
+            )
+            + f', patch {self.vit_kwargs["patch_size"]}'
         )
 
 

@@ -277,7 +277,7 @@ def run_all(
             pending -= finished
             now = time.time()
             if finished or now - last >= interval:
-                running = sum(f.running() for f in pending)
+                running = min(jobs, sum(f.running() for f in pending))  # the pool pre-queues one more
                 log(
                     f'[bench] done {reused + len(results)}/{len(runs)} | running {running} | '
                     f'left {len(pending) - running} | elapsed {_fmt(now - start)}'
