@@ -262,9 +262,8 @@ def run_all(
     os.environ['OMP_NUM_THREADS'] = str(threads)  # inherited by the workers (and their data loaders)
     results, start, last = [], time.time(), 0.0
     ctx = get_context('spawn')
-    with ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,), max_tasks_per_child=10
-    ) as pool:
+    # no max_tasks_per_child: with it, CPython 3.11's pool can stop replacing exited workers and hang
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(execute, s): s for s in specs}
         pending = set(futures)
         while pending:
