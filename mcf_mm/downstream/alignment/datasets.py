@@ -226,7 +226,8 @@ class Helen29MatDataset(_FaceLandmarkDataset):
 
     ``Pts`` are MATLAB pixel coordinates (the first pixel's centre is 1); they are read 0-based (minus 1, the first
     pixel's centre at 0, the convention of every other dataset here). Box = the landmarks' bounding box (like the
-    HRNet boxes of 300W/WFLW, derived from ground truth). LFPW-29 outer eye corners are points 8 (image-left) and 9 (image-right), 0-based; pupils 16 and 17.
+    HRNet boxes of 300W/WFLW, derived from ground truth). LFPW-29 outer eye corners are points 8 (image-left) and
+    9 (image-right), 0-based; pupils 16 and 17.
 
     Args:
         ann_file: path of ``helen.mat``.

@@ -110,13 +110,12 @@ def test_probability_is_validated():
 
 
 def test_the_same_classes_are_registered_in_both_hosts():
+    from mmengine.registry import DefaultScope
     from mmpose.registry import TRANSFORMS as POSE
     from mmseg.registry import TRANSFORMS as SEG
 
     import mcf_mm.downstream.alignment  # noqa: F401
     import mcf_mm.downstream.parsing  # noqa: F401
-
-    from mmengine.registry import DefaultScope
 
     for cls in PHOTOMETRIC_TRANSFORMS:
         assert POSE.get(cls.__name__) is cls and SEG.get(cls.__name__) is cls
