@@ -86,7 +86,14 @@ def main(argv=None) -> int:
     model = init_model(args.config, args.checkpoint, args.device, args.cfg_options, args.task)
     t0 = time.perf_counter()
     results = predict(
-        model, args.inputs, detector, boxes, landmarks, batch_size=args.batch_size, max_faces=args.max_faces
+        model,
+        args.inputs,
+        detector,
+        boxes,
+        landmarks,
+        batch_size=args.batch_size,
+        max_faces=args.max_faces,
+        progress=sys.stderr.isatty(),  # a bar on a terminal only
     )
     seconds = time.perf_counter() - t0
     os.makedirs(args.out_dir, exist_ok=True)

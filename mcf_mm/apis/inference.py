@@ -309,6 +309,7 @@ def predict(
     landmarks: Optional[Sequence[Optional[Sequence[Sequence[float]]]]] = None,
     batch_size: int = 8,
     max_faces: Optional[int] = None,
+    progress: bool = False,
 ) -> List[dict]:
     """Predict every face of every input image, ``batch_size`` faces per forward pass.
 
@@ -322,6 +323,7 @@ def predict(
         landmarks: one [5, 2] (or LaPa [106, 2]) point array per image, for 5-point aligned parsing; skips
             detection.
         max_faces: keep the highest-scoring faces only.
+        progress: show a progress bar over the images (on stderr).
     Returns:
         one dict per image: ``image``, ``width``, ``height``, ``error`` (None or the reason), ``faces``: a
         list of dicts with ``detector_box`` / ``score`` / ``landmarks5`` (the face as found), ``box`` (in
@@ -332,6 +334,7 @@ def predict(
     import torch
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
+    from tqdm import tqdm
 
     from mcf_mm.detection import build_detector
 
@@ -360,7 +363,7 @@ def predict(
         for (res, entry, _), out in zip(chunk, outs):
             _fill(model, res, entry, out)
 
-    for i, image in enumerate(images):
+    for i, image in enumerate(tqdm(images, desc='images', unit='img', disable=not progress)):
         res = dict(image=image if isinstance(image, str) else image_name(image, i), error=errors.get(i), faces=[])
         results.append(res)
         if res['error']:

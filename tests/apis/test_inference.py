@@ -148,6 +148,17 @@ def test_landmarks_match_mmpose_inference_topdown_and_batching(align, photos):
         assert one[k]['faces'][0]['box'] == boxes[k] and one[k]['faces'][0]['detector_box'] is None
 
 
+def test_progress_bar_counts_the_images(align, photos, capsys):
+    _, _, model = align
+    path = str(photos / 'astronaut.png')
+    box = [180.0, 90.0, 270.0, 180.0]
+    quiet = predict(model, [path] * 3, detector=None, boxes=[box] * 3)
+    assert '3/3' not in capsys.readouterr().err
+    shown = predict(model, [path] * 3, detector=None, boxes=[box] * 3, progress=True)
+    assert '3/3' in capsys.readouterr().err
+    np.testing.assert_array_equal(shown[2]['faces'][0]['points'], quiet[2]['faces'][0]['points'])
+
+
 def test_detected_boxes_are_mapped_to_the_training_convention(align, photos, tmp_path):
     _, _, model = align
     face = Face(np.array([170.0, 60.0, 270.0, 175.0]), 0.97, None)  # no landmarks: the box-only mapping
