@@ -85,7 +85,8 @@ def summarise(records: List[dict], backbones: Sequence[str], protocols: Sequence
 def fmt_cell(cell: Optional[dict], digits: int = 2) -> str:
     if not cell:
         return 'n/a'
-    return f'{cell["mean"]:.{digits}f} ± {cell["std"]:.{digits}f}'
+    text = f'{cell["mean"]:.{digits}f} ± {cell["std"]:.{digits}f}'
+    return text if cell['n'] > 1 else f'{cell["mean"]:.{digits}f} (n=1)'  # one seed: no spread to show
 
 
 def markdown(
