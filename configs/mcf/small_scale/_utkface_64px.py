@@ -1,4 +1,5 @@
-# Small-scale study (tools/analysis_tools/small_scale_study.py): unlabelled UTKFace crops at 64 px, a fixed
+# Small-scale pre-training (tools/analysis_tools/utkface_study.py, the CPU backbone benchmark): unlabelled UTKFace
+# crops at 64 px (the studies pass a train-split list as ann_file and may change the size), a fixed
 # iteration budget, the demo ViT (configs/_base_/models/vit-demo.py, patch 4) that the Helen-29/FASSEG configs
 # fine-tune. Data: data/utkface (a link to the UTKFace folder), or $MCF_MM_DATA/utkface.
 _base_ = ['../../_base_/default_runtime.py', '../_base_/demo_pretrain.py']
