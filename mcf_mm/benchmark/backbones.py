@@ -1,6 +1,7 @@
 """Backbones under test: a checkpoint of any format the checkpoint bridge reads, or ``random``; the task
 config follows the checkpoint's architecture (width, depth, patch size, CLIP style)."""
 
+import ast
 import os.path as osp
 import re
 from dataclasses import dataclass, field
@@ -60,53 +61,104 @@ def parse_backbone(spec: str) -> Backbone:
     ckpt = read_checkpoint(path)
     sd, fmt, _ = to_vit_state_dict(ckpt)
     width = sd['patch_embed.projection.weight'].shape[0] if 'patch_embed.projection.weight' in sd else None
-    heads, heads_from = checkpoint_heads(ckpt, width)
+    saved = saved_config(ckpt)  # read once, never run
+    heads, heads_from = checkpoint_heads(ckpt, saved, width)
     kwargs = infer_vit_arch(sd, fmt, heads)
     if not name:
         stem = osp.splitext(osp.basename(path))[0]
         name = f'{osp.basename(osp.dirname(osp.abspath(path)))}-{stem}'
     if not re.fullmatch(r'[A-Za-z0-9._+-]+', name):
         raise ValueError(f'backbone name {name!r} may hold only letters, digits and . _ + - (it names folders).')
-    return Backbone(name, osp.abspath(path), fmt, kwargs, heads_from, checkpoint_norm(ckpt, fmt))
+    return Backbone(name, osp.abspath(path), fmt, kwargs, heads_from, checkpoint_norm(saved, fmt))
 
 
-def _training_config(ckpt: dict) -> Optional[Config]:
-    """The training config mmengine saves in ``meta.cfg``, if readable."""
+_UNKNOWN = object()
+
+
+def _literal(node: ast.AST):
+    """Plain data of a config expression, or ``_UNKNOWN``: constants, lists, tuples, dict displays, ``dict(k=v)``
+    calls (keys of unknown value are left out) and signed numbers; nothing is ever evaluated."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+        return _UNKNOWN
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e) for e in node.elts]
+        if any(i is _UNKNOWN for i in items):
+            return _UNKNOWN
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        pairs = [(_literal(k) if k is not None else _UNKNOWN, _literal(v)) for k, v in zip(node.keys, node.values)]
+        return {k: v for k, v in pairs if isinstance(k, str) and v is not _UNKNOWN}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict' and not node.args:
+        pairs = [(k.arg, _literal(k.value)) for k in node.keywords if k.arg is not None]
+        return {k: v for k, v in pairs if v is not _UNKNOWN}
+    return _UNKNOWN
+
+
+def saved_config(ckpt: dict) -> dict:
+    """The top-level values of the training config mmengine saves as text in ``meta.cfg``, as plain data.
+
+    The text comes from a checkpoint, i.e. possibly from a download: it is parsed with :mod:`ast` and never run
+    (``Config.fromstring`` would execute it). Values that are not plain data are left out; unreadable text
+    gives ``{}`` (the hints it would give are lost, nothing else)."""
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
-    if not isinstance(meta.get('cfg'), str):
-        return None
+    text = meta.get('cfg')
+    if not isinstance(text, str):
+        return {}
     try:
-        return Config.fromstring(meta['cfg'], '.py')
-    except Exception:  # an unreadable training config only loses its hints
-        return None
+        tree = ast.parse(text, mode='exec')
+        out = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                value = _literal(node.value)
+                if value is not _UNKNOWN:
+                    out[node.targets[0].id] = value
+        return out
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # not a config text, or absurdly nested
+        return {}
 
 
-def checkpoint_heads(ckpt: dict, width: Optional[int]) -> Tuple[Optional[int], str]:
+def _saved_arch(saved: dict) -> Optional[dict]:
+    """The saved config's ``model.backbone.arch`` as an arch dict, or None when absent or not understood."""
+    arch = ((saved.get('model') or {}).get('backbone') or {}).get('arch')
+    if isinstance(arch, dict) and all(isinstance(arch.get(k), int) for k in ARCH_KEYS):
+        return {k: arch[k] for k in ARCH_KEYS}
+    if isinstance(arch, str):
+        from mmpretrain.models.backbones.vision_transformer import VisionTransformer
+
+        from mcf_mm.models.backbones.face_vit import FACE_VIT_ARCHS
+
+        if arch.lower() in FACE_VIT_ARCHS or arch.lower() in VisionTransformer.arch_zoo:
+            return _arch_dims(arch)
+    return None
+
+
+def checkpoint_heads(ckpt: dict, saved: dict, width: Optional[int]) -> Tuple[Optional[int], str]:
     """The attention head count a checkpoint records (weights do not hold it), and where it was found:
-    the converter's ``meta.vit_kwargs``, or the training config mmengine saves in ``meta.cfg``."""
+    the converter's ``meta.vit_kwargs``, or the saved training config (:func:`saved_config`)."""
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
     arch = (meta.get('vit_kwargs') or {}).get('arch')
     if isinstance(arch, dict) and arch.get('embed_dims') == width and arch.get('num_heads'):
         return int(arch['num_heads']), 'meta.vit_kwargs'
-    cfg = _training_config(ckpt)
-    try:
-        arch = _arch_dims(cfg.model.backbone.arch) if cfg is not None else None
-    except Exception:
-        arch = None
+    arch = _saved_arch(saved)
     if arch and arch['embed_dims'] == width:
         return int(arch['num_heads']), 'the training config in meta.cfg'
     return None, ''
 
 
-def checkpoint_norm(ckpt: dict, fmt: str) -> Optional[Tuple[list, list]]:
+def checkpoint_norm(saved: dict, fmt: str) -> Optional[Tuple[list, list]]:
     """The input mean/std (0-255) the backbone was trained with: CLIP's for CLIP/FaRL releases, else the
-    ``data_preprocessor`` of the training config in ``meta.cfg`` (None: unknown, the task config's stay)."""
+    ``data_preprocessor`` of the saved training config (None: unknown, the task config's stay)."""
     if fmt == 'clip':
         return [round(255 * m, 4) for m in CLIP_MEAN], [round(255 * s, 4) for s in CLIP_STD]
-    cfg = _training_config(ckpt)
-    pre = (cfg.model.get('data_preprocessor') or {}) if cfg is not None and 'model' in cfg else {}
-    if pre.get('mean') is not None and pre.get('std') is not None:
-        return [float(m) for m in pre['mean']], [float(s) for s in pre['std']]
+    pre = (saved.get('model') or {}).get('data_preprocessor') or {}
+    mean, std = pre.get('mean'), pre.get('std')
+    if isinstance(mean, (list, tuple)) and isinstance(std, (list, tuple)):
+        return [float(m) for m in mean], [float(s) for s in std]
     return None
 
 

@@ -336,6 +336,25 @@ def test_head_count_from_the_checkpoint_record(tiny_ckpt, tmp_path, meta):
     assert b.vit_kwargs['arch']['num_heads'] == TINY_ARCH['num_heads'] == 2 and b.heads_from
 
 
+def test_saved_config_text_of_a_checkpoint_never_runs(tiny_ckpt, tmp_path):
+    """meta.cfg comes with the checkpoint (possibly a download): it is parsed, never executed, and only its
+    plain-data values are used (here the head count beside two payloads that would write a file if run)."""
+    mark = tmp_path / 'ran'
+    payload = f"__import__('pathlib').Path({str(mark)!r}).touch()"
+    ckpt = torch.load(tiny_ckpt)
+    ckpt['meta'] = dict(
+        cfg=f'model = dict(backbone=dict(arch={dict(TINY_ARCH)!r}, init_cfg={payload}))\n{payload}\n'
+        f'data_preprocessor = {payload}\n'
+    )
+    torch.save(ckpt, tmp_path / 'm.pth')
+    b = parse_backbone(str(tmp_path / 'm.pth'))
+    assert not mark.exists()
+    assert b.vit_kwargs['arch']['num_heads'] == TINY_ARCH['num_heads'] and b.heads_from
+    ckpt['meta'] = dict(cfg='model = dict(backbone=dict(arch=' * 5000 + ')')  # unreadable: no hints, no crash
+    torch.save(ckpt, tmp_path / 'deep.pth')
+    assert parse_backbone(str(tmp_path / 'deep.pth')).heads_from == ''
+
+
 def test_clip_style_checkpoint_builds_every_cpu_task(tmp_path):
     """A FaRL/CLIP-style ViT (pre-norm, no patch bias, QuickGELU) as mcf_mm's FaRL runs save it: the task
     configs take its style, its recorded head count and its CLIP normalisation."""
