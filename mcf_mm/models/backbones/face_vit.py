@@ -18,6 +18,7 @@ FACE_VIT_ARCHS = {
     'small': dict(embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536),
     'base': dict(embed_dims=768, num_layers=12, num_heads=12, feedforward_channels=3072),
     'large': dict(embed_dims=1024, num_layers=24, num_heads=16, feedforward_channels=4096),
+    'huge': dict(embed_dims=1280, num_layers=32, num_heads=16, feedforward_channels=5120),
 }
 
 
