@@ -146,19 +146,27 @@ class MCF(BaseSelfSupervisor):
             )
         self._wrapper_checked = True
 
-    def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """mmpretrain's train step; with ema_update='step' the target first catches up with the last update.
+    def before_step(self, optim_wrapper: OptimWrapper) -> None:
+        """The pre-step of :meth:`train_step`: check the wrapper once, then the 'step' EMA catch-up.
 
         Read before this step's backward, ``optim_wrapper.should_update()`` still answers for the previous
         step (the wrapper counts calls in ``backward``; on resume the loop restores the count from the
         iteration). So the target moves exactly once after every real optimiser step, and before the keys of
         the next step are computed (MoCo-v3 order), whatever ``accumulative_counts`` the wrapper has.
+        A wrapper that runs its own train step (e.g. an FSDP strategy's) calls this before the forward.
+
+        Args:
+            optim_wrapper: the wrapper whose ``should_update()`` says whether the last step stepped.
         """
         if not getattr(self, '_wrapper_checked', False):
             self._check_optim_wrapper(optim_wrapper)
         if self.ema_update == 'step' and int(self.forward_count) > 0 and optim_wrapper.should_update():
             with record_function('mcf/ema_update'):
                 self.momentum_update()
+
+    def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """mmpretrain's train step after :meth:`before_step` (the 'step' EMA catch-up)."""
+        self.before_step(optim_wrapper)
         return super().train_step(data, optim_wrapper)
 
     def _maybe_momentum_update(self) -> None:
