@@ -13,6 +13,7 @@ from torch.profiler import record_function
 from mcf_mm.registry import MODELS
 
 EMA_MODES = ('step', 'micro_step')
+TEACHER_BATCHES = ('separate', 'concat')
 LINEAR_INITS = ('default', 'xavier_uniform')
 
 
@@ -44,6 +45,11 @@ class MCF(BaseSelfSupervisor):
             in a plain ModuleList, are never initialised); 'xavier_uniform' (the original code) re-initialises
             every Linear of the encoder, decoder, projector and predictor xavier-uniform with zero bias after
             the parts' own init. The frozen teacher is never touched, whatever ``init_cfg`` says.
+        teacher_batch: how the frozen teacher sees the real and the pseudo image: 'separate' (the original
+            code: two forwards, the real one without autograd) or 'concat' (one forward of both, stacked along
+            the batch, the real half detached). The losses and gradients are the same (a test proves it); only
+            the speed differs: 'concat' launches half the kernels but its backward also runs through the real
+            half (zero gradients), so it pays off only where the step is launch-bound (small GPU batches).
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class MCF(BaseSelfSupervisor):
         accumulative_counts: Optional[int] = None,
         symmetric: bool = False,
         linear_init: str = 'default',
+        teacher_batch: str = 'separate',
         data_preprocessor: Optional[dict] = None,
         init_cfg=None,
     ) -> None:
@@ -66,6 +73,8 @@ class MCF(BaseSelfSupervisor):
             raise ValueError(f'ema_update={ema_update!r} is invalid; choose one of {EMA_MODES}.')
         if linear_init not in LINEAR_INITS:
             raise ValueError(f'linear_init={linear_init!r} is invalid; choose one of {LINEAR_INITS}.')
+        if teacher_batch not in TEACHER_BATCHES:
+            raise ValueError(f'teacher_batch={teacher_batch!r} is invalid; choose one of {TEACHER_BATCHES}.')
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f'momentum={momentum} must lie in [0, 1) (MCF: 0.99).')
         if accumulative_counts is not None and accumulative_counts < 1:
@@ -92,6 +101,7 @@ class MCF(BaseSelfSupervisor):
         self.accumulative_counts = accumulative_counts
         self.symmetric = symmetric
         self.linear_init = linear_init
+        self.teacher_batch = teacher_batch
         self.register_buffer('forward_count', torch.zeros((), dtype=torch.long))
 
     def init_weights(self) -> None:
@@ -186,6 +196,20 @@ class MCF(BaseSelfSupervisor):
         tokens, _, _ = self.target['backbone'].forward_masked(img)  # independent mask
         return self.target['projector']([tokens[:, 0]])[0]  # [N, C]
 
+    def _teacher_feats(self, img: Tensor, pseudo: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """Teacher features of the real [N, 3, H, W] (no gradient) and the pseudo image (with), per
+        ``teacher_batch``; each a list of [N, T, D], one per teacher output block."""
+        if self.teacher_batch == 'concat':
+            with record_function('mcf/teacher_concat'):
+                n = img.shape[0]
+                feats = self.target_generator(torch.cat([img, pseudo.type_as(img)]))  # per block [2N, T, D]
+                return [f[:n].detach() for f in feats], [f[n:] for f in feats]
+        with record_function('mcf/teacher_real'), torch.no_grad():
+            real_feats = self.target_generator(img)
+        with record_function('mcf/teacher_pseudo'):
+            pseudo_feats = self.target_generator(pseudo)
+        return real_feats, pseudo_feats
+
     def loss(self, inputs: Tensor, data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
         """Returns ``loss_mim`` (weighted distillation) and ``loss_contrast`` (weighted InfoNCE).
 
@@ -199,10 +223,7 @@ class MCF(BaseSelfSupervisor):
             tokens, _, ids_restore = self.backbone.forward_masked(img)  # [N, 1+K, D]
         with record_function('mcf/decoder'):
             pseudo = self.pseudo_image(tokens, ids_restore)  # [N, 3, H, W]
-        with record_function('mcf/teacher_real'), torch.no_grad():
-            real_feats = self.target_generator(img)
-        with record_function('mcf/teacher_pseudo'):
-            pseudo_feats = self.target_generator(pseudo)
+        real_feats, pseudo_feats = self._teacher_feats(img, pseudo)
         with record_function('mcf/heads'):
             losses = dict(loss_mim=self.head.loss(pseudo_feats, real_feats))
             q = self.projector([tokens[:, 0]])[0]  # [N, C]
