@@ -1,5 +1,6 @@
 from .checkpoint_io import read_runner_checkpoint
 from .hooks import BatchNormBatchCheckHook, CrashSafeCheckpointHook, RNGStateHook, SkippedImagesHook
+from .loops import ResumableEpochBasedTrainLoop
 from .plain_state import from_plain, to_plain
 from .runner import FaceRunner
 from .schedulers import WindowedWarmupCosineLR
@@ -14,4 +15,5 @@ __all__ = [
     'read_runner_checkpoint',
     'to_plain',
     'WindowedWarmupCosineLR',
+    'ResumableEpochBasedTrainLoop',
 ]
