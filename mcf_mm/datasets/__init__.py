@@ -1,11 +1,16 @@
 """Pre-training data for MCF and FaRL: image folder / list / LMDB, image-text tar shards, text tokenizer."""
 
+from .collate import drop_bad_collate
 from .decode import ImageDecodeError, decode_image
 from .face_crop import crop_face
 from .face_image import FaceImageDataset, SkimageFaceDataset
+from .face_shards import FaceShardDataset, select_faces
 from .file_io import read_regular_file
 from .image_text_tar import ImageTextTarDataset, TokenizeText, expand_shards
+from .shard_sampler import ShardSampler
+from .shard_writer import ShardWriter
 from .skip_counter import SkipCounter
+from .tar_index import index_tar, iter_tar_members, read_span
 from .tokenizer import BPETokenizer, get_tokenizer
 
 __all__ = [
@@ -21,4 +26,12 @@ __all__ = [
     'get_tokenizer',
     'SkipCounter',
     'read_regular_file',
+    'FaceShardDataset',
+    'select_faces',
+    'ShardWriter',
+    'index_tar',
+    'iter_tar_members',
+    'read_span',
+    'drop_bad_collate',
+    'ShardSampler',
 ]

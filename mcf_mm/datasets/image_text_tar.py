@@ -5,10 +5,6 @@ the key is the member name up to its first dot. Shards are indexed once (member 
 is read by seeking, so random access and shuffling work without unpacking anything.
 """
 
-import glob
-import os.path as osp
-import tarfile
-from collections import defaultdict
 from typing import List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
@@ -20,31 +16,8 @@ from mcf_mm.datasets.file_io import DEFAULT_MAX_FILE_BYTES
 from mcf_mm.datasets.skip_counter import SkipCounter, SkipCountingMixin
 from mcf_mm.registry import DATASETS, TRANSFORMS
 
+from .tar_index import IMAGE_EXTS, check_shard, expand_shards, index_tar, read_span
 from .tokenizer import get_tokenizer
-
-IMAGE_EXTS = ('jpg', 'jpeg', 'png', 'webp')
-
-
-def expand_shards(shards: Union[str, Sequence[str]], root: str = '') -> List[str]:
-    """Shard list from paths, globs or webdataset brace ranges (``part-{00000..00009}.tar``)."""
-    import re
-
-    items = [shards] if isinstance(shards, str) else list(shards)
-    out = []
-    for item in items:
-        match = re.search(r'\{(\d+)\.\.(\d+)\}', item)
-        if match:
-            lo, hi = match.group(1), match.group(2)
-            names = [
-                item[: match.start()] + str(i).zfill(len(lo)) + item[match.end() :] for i in range(int(lo), int(hi) + 1)
-            ]
-        else:
-            names = [item]
-        for name in names:
-            path = osp.join(root, name) if root else name
-            found = sorted(glob.glob(path)) if any(c in path for c in '*?[') else [path]
-            out.extend(found)
-    return out
 
 
 @DATASETS.register_module()
@@ -93,21 +66,8 @@ class ImageTextTarDataset(SkipCountingMixin, BaseDataset):
             )
         data, incomplete = [], 0
         for path in paths:
-            if not osp.isfile(path):
-                raise FileNotFoundError(f'tar shard {path!r} does not exist.')
-            if path.endswith(('.gz', '.tgz', '.bz2', '.xz')):
-                raise ValueError(
-                    f'{path!r} is compressed; random access needs plain .tar shards '
-                    '(img2dataset writes them by default).'
-                )
-            members = defaultdict(dict)
-            with tarfile.open(path, 'r:') as tar:
-                for m in tar:
-                    if not m.isfile():
-                        continue
-                    base = osp.basename(m.name)
-                    key, ext = base.split('.', 1)[0], base.split('.', 1)[-1].lower()
-                    members[osp.join(osp.dirname(m.name), key)][ext] = (m.offset_data, m.size)
+            check_shard(path)
+            members = index_tar(path)
             for key, parts in members.items():
                 img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
                 if img_ext is None or self.text_ext not in parts:
@@ -124,12 +84,7 @@ class ImageTextTarDataset(SkipCountingMixin, BaseDataset):
 
     @staticmethod
     def _read(path: str, span, max_bytes: Optional[int] = None) -> bytes:
-        offset, size = span
-        if max_bytes is not None and size > max_bytes:
-            raise ImageDecodeError(f'tar member of {size} bytes is more than max_file_bytes={max_bytes}')
-        with open(path, 'rb') as f:
-            f.seek(offset)
-            return f.read(size)
+        return read_span(path, span, max_bytes)
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Decode one pair; an unreadable image returns None so the base class draws another sample."""

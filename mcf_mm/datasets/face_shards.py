@@ -1,0 +1,284 @@
+"""Face crops from LAION-Face-style webdataset tar shards (img2dataset layout plus MTCNN detections).
+
+A shard holds ``<key>.jpg`` (or png/webp), ``<key>.json`` and ``<key>.txt``. The ``.json`` carries the
+detections in the crop tool's format (tools/dataset_converters/crop_laion_face.py): ``"faces": [{"box": [x1, y1,
+x2, y2], "landmarks": [[x, y] x 5], "score": 0.99}, ...]`` in pixels of the stored, EXIF-applied image. Each shard
+is indexed once (one sequential pass reading the headers and the ``.json`` members), then every sample is read by
+seeking to its image and cropped on the fly with :func:`mcf_mm.datasets.face_crop.crop_face`, exactly as the crop
+tool crops it.
+"""
+
+import json
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from mcf_mm.registry import DATASETS
+
+from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
+from .face_crop import crop_face
+from .face_image import build_pipeline
+from .file_io import DEFAULT_MAX_FILE_BYTES
+from .skip_counter import SkipCounter, SkipCountingMixin
+from .tar_index import IMAGE_EXTS, check_shard, expand_shards, iter_tar_members, read_span
+
+FACE_CHOICES = ('largest', 'best', 'first', 'all')
+
+
+def select_faces(faces: Sequence[dict], face: str = 'largest', score_thr: float = 0.9) -> List[int]:
+    """Indices (into ``faces``) of the faces that become samples.
+
+    Args:
+        faces: detections, each with ``box`` [x1, y1, x2, y2] and optional ``score`` (missing: 1.0, as in the
+            crop tool). Faces must be valid (see :func:`valid_face`).
+        face: 'largest' (box area), 'best' (score), 'first' (list order) or 'all'; ties go to the earlier face.
+        score_thr: faces with ``score < score_thr`` are never chosen.
+    Returns:
+        [] when no face passes the threshold; one index, or all passing ones in list order for 'all'.
+    """
+    keep = [i for i, f in enumerate(faces) if float(f.get('score', 1.0)) >= score_thr]
+    if not keep or face == 'all':
+        return keep
+    if face == 'first':
+        return keep[:1]
+    if face == 'best':
+        return [max(keep, key=lambda i: (float(faces[i].get('score', 1.0)), -i))]
+    if face == 'largest':
+
+        def area(i: int) -> Tuple[float, int]:
+            x1, y1, x2, y2 = map(float, faces[i]['box'])
+            return (x2 - x1) * (y2 - y1), -i
+
+        return [max(keep, key=area)]
+    raise ValueError(f'face={face!r}; choose one of {FACE_CHOICES}.')
+
+
+def valid_face(f, need_landmarks: bool = False) -> bool:
+    """True when ``f`` is a dict with a finite, non-degenerate ``box`` (and 5 finite landmarks if needed)."""
+    if not isinstance(f, dict):
+        return False
+    try:
+        box = np.asarray(f['box'], dtype=np.float64).reshape(4)
+        float(f.get('score', 1.0))
+        if need_landmarks:
+            lms = np.asarray(f['landmarks'], dtype=np.float64).reshape(5, 2)
+            if not np.isfinite(lms).all():
+                return False
+    except (KeyError, TypeError, ValueError):
+        return False
+    return bool(np.isfinite(box).all() and box[2] > box[0] and box[3] > box[1])
+
+
+@DATASETS.register_module()
+class FaceShardDataset(SkipCountingMixin, BaseDataset):
+    """Face crops cut on the fly from webdataset tar shards with detection ``.json`` members.
+
+    Args:
+        shards: shard paths / globs / brace ranges (``{00000..00099}.tar``), relative to ``data_root``.
+        data_root: folder of the shards.
+        face: which detections become samples: 'largest' (box area), 'best' (highest score), 'first' (first
+            in the json's list) among the faces with ``score >= score_thr``, or 'all' (each of them is a sample).
+        score_thr: minimum detection score (a face without ``score`` counts as 1.0, as in the crop tool).
+        margin: fraction of the box's longer side added on each side (crop side = (1 + 2 margin) x box side).
+        size: crop side in pixels.
+        center: 'box' (crop centred on the box) or 'landmarks' (on the mean of the 5 landmarks; faces without
+            landmarks are left out at index time).
+        cropped: True when the shards already hold face crops (e.g. the crop tool's ``--out-format shards``):
+            every image is one sample as stored (no ``.json`` is read, ``size`` is not applied).
+        pipeline: transforms; each sample starts as ``dict(img, img_shape, ori_shape, img_path, key, shard,
+            face_idx, sample_idx)`` (img: the crop, BGR uint8 [size, size, 3]; ori_shape: the stored image's).
+        max_bad_fraction, min_checked: stop with an error once more than this fraction of at least
+            ``min_checked`` reads failed (counted across DataLoader workers).
+        max_file_bytes: image (and ``.json``) members larger than this are bad samples (None: no cap).
+        max_pixels, exif_transpose: as for :func:`decode_image` (the boxes are in EXIF-applied pixels).
+        on_bad: 'drop': an unreadable sample returns None (use ``drop_bad_collate``), so every bad sample is met
+            once per epoch and no other sample is read twice; 'redraw': BaseDataset's behaviour (read another,
+            random sample instead).
+        **kwargs: BaseDataset's (``indices``, ``lazy_init``, ``serialize_data``, ...).
+    """
+
+    METAINFO = dict(classes=None)
+
+    def __init__(
+        self,
+        shards: Union[str, Sequence[str]] = '*.tar',
+        data_root: str = '',
+        face: str = 'largest',
+        score_thr: float = 0.9,
+        margin: float = 0.3,
+        size: int = 224,
+        center: str = 'box',
+        cropped: bool = False,
+        pipeline: Sequence = (),
+        max_bad_fraction: float = 0.5,
+        min_checked: int = 32,
+        max_file_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+        exif_transpose: bool = True,
+        on_bad: str = 'drop',
+        **kwargs,
+    ) -> None:
+        if face not in FACE_CHOICES:
+            raise ValueError(f'face={face!r}; choose one of {FACE_CHOICES}.')
+        if center not in ('box', 'landmarks'):
+            raise ValueError(f"center={center!r}; choose 'box' or 'landmarks'.")
+        if on_bad not in ('drop', 'redraw'):
+            raise ValueError(f"on_bad={on_bad!r}; choose 'drop' (with drop_bad_collate) or 'redraw'.")
+        if margin < 0 or size <= 0:
+            raise ValueError(f'margin={margin} must be >= 0 and size={size} > 0.')
+        self.shards, self.face, self.score_thr = shards, face, float(score_thr)
+        self.margin, self.size, self.center, self.cropped = float(margin), int(size), center, bool(cropped)
+        self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
+        self.max_file_bytes, self.max_pixels, self.exif_transpose = max_file_bytes, max_pixels, exif_transpose
+        self.on_bad = on_bad
+        self.shard_paths: List[str] = []
+        self.index_stats: Dict[str, int] = {}
+        self.index_problems: List[str] = []
+        self._shard_ids = np.zeros(0, np.int64)
+        self.skip_counter = SkipCounter()  # shared by the DataLoader workers; sized in full_init
+        super().__init__(ann_file='', data_root=data_root, pipeline=build_pipeline(pipeline), **kwargs)
+
+    def _skip_source(self) -> str:
+        return f'{self.data_root}/{self.shards}'
+
+    # ----------------------------------------------------------------------------------------------- index
+    def load_data_list(self) -> List[dict]:
+        """One sequential pass per shard: member spans, and the detections of every ``.json``."""
+        paths = expand_shards(self.shards, self.data_root)
+        if not paths:
+            raise FileNotFoundError(
+                f'no tar shards match {self.shards!r} under {self.data_root!r}; point `data_root`/`shards` at '
+                'the img2dataset output folder.'
+            )
+        for path in paths:  # every path is checked before any is read
+            check_shard(path)
+        stats = dict(
+            keys=0, no_image=0, no_json=0, bad_json=0, no_face=0, faces_below_thr=0, invalid_faces=0, samples=0
+        )
+        problems: List[str] = []
+        data: List[dict] = []
+        read_exts = () if self.cropped else ('json',)
+        for shard_id, path in enumerate(paths):
+            members: Dict[str, Dict[str, Tuple]] = {}  # key -> {ext: (span, data)}, in first-member order
+            for key, ext, span, blob in iter_tar_members(path, read_exts, self.max_file_bytes, problems):
+                members.setdefault(key, {})[ext] = (span, blob)
+            for key, parts in members.items():
+                stats['keys'] += 1
+                img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
+                if img_ext is None:
+                    stats['no_image'] += 1
+                    continue
+                base = dict(shard=path, shard_id=shard_id, key=key, img_span=parts[img_ext][0])
+                if self.cropped:
+                    data.append(dict(base, face=None, face_idx=-1))
+                    continue
+                for face_idx, face in self._faces_of(parts.get('json'), stats):
+                    data.append(dict(base, face=face, face_idx=face_idx))
+        stats['samples'] = len(data)
+        self.shard_paths, self.index_stats, self.index_problems = paths, stats, problems
+        self._shard_ids = np.fromiter((d['shard_id'] for d in data), np.int64, len(data))  # [N]
+        print_log(
+            f'FaceShardDataset: {len(data)} samples from {len(paths)} shards ({stats}); '
+            f'{len(problems)} truncated/corrupt shards',
+            logger='current',
+        )
+        if not data:
+            raise ValueError(
+                f'the shards {paths[:3]}{" ..." if len(paths) > 3 else ""} hold no usable face: {stats} '
+                f'(face={self.face!r}, score_thr={self.score_thr}, center={self.center!r}, cropped={self.cropped}). '
+                'Lower `score_thr`, check that the .json members carry "faces", or set cropped=True for shards of '
+                'face crops.'
+            )
+        return data
+
+    def _faces_of(self, part: Optional[tuple], stats: Dict[str, int]) -> List[Tuple[int, dict]]:
+        """(index in the json's faces, dict(box, landmarks, score)) of the chosen faces of one sample."""
+        if part is None:
+            stats['no_json'] += 1
+            return []
+        blob = part[1]
+        try:
+            if blob is None:
+                raise ValueError(f'json member over max_file_bytes={self.max_file_bytes}')
+            rec = json.loads(blob)
+            faces = rec.get('faces', [])
+            if not isinstance(faces, list):
+                raise ValueError('"faces" is not a list')
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            stats['bad_json'] += 1
+            return []
+        need_lms = self.center == 'landmarks'
+        valid = [i for i, f in enumerate(faces) if valid_face(f, need_lms)]
+        stats['invalid_faces'] += len(faces) - len(valid)
+        chosen = select_faces([faces[i] for i in valid], self.face, self.score_thr)
+        stats['faces_below_thr'] += sum(float(faces[i].get('score', 1.0)) < self.score_thr for i in valid)
+        if not chosen:
+            stats['no_face'] += 1
+        out = []
+        for j in chosen:
+            f = faces[valid[j]]
+            lms = f.get('landmarks')
+            face = dict(
+                box=[float(v) for v in f['box']],
+                landmarks=None if lms is None else np.asarray(lms, np.float64).reshape(-1, 2).tolist(),
+                score=float(f.get('score', 1.0)),
+            )
+            out.append((valid[j], face))
+        return out
+
+    def full_init(self) -> None:
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self._indices is not None or len(self._shard_ids) != len(self):  # a subset: shard ids of its samples
+            self._shard_ids = np.array([self.get_data_info(i)['shard_id'] for i in range(len(self))], np.int64)
+
+    def shard_ids(self) -> np.ndarray:
+        """[N] int64 shard id (index into ``shard_paths``) of every sample; non-decreasing."""
+        if not self._fully_initialized:
+            self.full_init()
+        return self._shard_ids.copy()
+
+    @property
+    def num_shards(self) -> int:
+        """Number of shards the pattern expanded to (including shards that gave no sample)."""
+        if not self._fully_initialized:
+            self.full_init()
+        return len(self.shard_paths)
+
+    # ------------------------------------------------------------------------------------------------ read
+    def __getitem__(self, idx: int) -> Optional[dict]:
+        if self.on_bad == 'redraw':
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        return self.prepare_data(idx)
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Read, decode and crop one sample; an unreadable one is counted and returns None."""
+        info = self.get_data_info(idx)
+        self.skip_counter.checked()
+        try:
+            data = read_span(info['shard'], info['img_span'], self.max_file_bytes)
+            img = decode_image(data, self.max_pixels, exif_transpose=self.exif_transpose)  # [H, W, 3] BGR
+        except (ImageDecodeError, OSError) as err:
+            self.skip_counter.skip(idx, f'{info["key"]} in {info["shard"]}', err)
+            return None
+        ori_shape = img.shape[:2]
+        face = info['face']
+        if face is not None:
+            lms = np.asarray(face['landmarks']) if self.center == 'landmarks' else None  # [5, 2]
+            img = crop_face(img, face['box'], self.margin, self.size, lms)  # [size, size, 3]
+        results = dict(
+            img=img,
+            img_shape=img.shape[:2],
+            ori_shape=ori_shape,
+            img_path=f'{info["shard"]}/{info["key"]}',
+            key=info['key'],
+            shard=info['shard'],
+            face_idx=info['face_idx'],
+            sample_idx=idx,
+        )
+        return self.pipeline(results)
