@@ -24,6 +24,12 @@ def unpatchify(x: Tensor, patch_size: int, grid: Tuple[int, int], channels: int 
     return torch.einsum('nhwpqc->nchpwq', x).reshape(n, channels, h * p, w * p)
 
 
+@torch.compiler.disable
+def _update_params(optim_wrapper: OptimWrapper, loss: Tensor) -> None:
+    """``optim_wrapper.update_params(loss)`` (backward, step, zero_grad), never traced by torch.compile."""
+    optim_wrapper.update_params(loss)
+
+
 @MODELS.register_module()
 class MCF(BaseSelfSupervisor):
     """MCF pre-training algorithm.
@@ -156,6 +162,7 @@ class MCF(BaseSelfSupervisor):
             )
         self._wrapper_checked = True
 
+    @torch.compiler.disable
     def before_step(self, optim_wrapper: OptimWrapper) -> None:
         """The pre-step of :meth:`train_step`: check the wrapper once, then the 'step' EMA catch-up.
 
@@ -175,9 +182,19 @@ class MCF(BaseSelfSupervisor):
                 self.momentum_update()
 
     def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """mmpretrain's train step after :meth:`before_step` (the 'step' EMA catch-up)."""
+        """mmengine's train step (preprocess, loss, update) after :meth:`before_step` (the 'step' EMA catch-up).
+
+        The same steps as ``BaseModel.train_step``, with the pre-step and the parameter update kept out of
+        ``torch.compile`` (the Runner's ``compile`` key wraps this method; dynamo cannot trace the optimiser's
+        step), so only the forward is compiled.
+        """
         self.before_step(optim_wrapper)
-        return super().train_step(data, optim_wrapper)
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed_losses, log_vars = self.parse_losses(losses)
+        _update_params(optim_wrapper, parsed_losses)
+        return log_vars
 
     def _maybe_momentum_update(self) -> None:
         """'micro_step': update the target on every forward but the first, before the keys are computed."""
