@@ -1,0 +1,34 @@
+# The MCF reproduction recipe (mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py, unchanged model,
+# optimiser and schedule) on img2dataset tar shards: the data of configs/_base_/datasets/face_shards_224.py
+# (FaceShardDataset + ShardSampler + drop_bad_collate), a loop that resumes in the middle of an epoch at the next
+# unseen batch, and a mid-epoch checkpoint every 1000 iterations besides the epoch ones.
+#   tools/dist_train.sh configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py 8
+#   ... --resume   (after an interruption: continues from the newest checkpoint, mid-epoch ones included)
+# A mid-epoch resume needs the same number of GPUs, batch size, sampler seed and shards; otherwise it is refused
+# (resume from an epoch_*.pth instead). 1000 is a multiple of accumulative_counts=8: a checkpoint never falls
+# inside an accumulation window, so the resumed run also sums the same gradients.
+_base_ = ['./mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py']
+# mmengine refuses two bases that define the same keys, so the shard data is restated here; the test
+# tests/engine/test_shard_resume.py checks it equals configs/_base_/datasets/face_shards_224.py.
+data_root = '{{$MCF_MM_DATA:data}}/laion_face_shards/'
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ShardSampler', shuffle=True),
+    collate_fn=dict(_delete_=True, type='drop_bad_collate'),
+    dataset=dict(
+        _delete_=True,
+        type='FaceShardDataset',
+        data_root=data_root,
+        shards='*.tar',
+        face='largest',
+        on_bad='drop',
+        pipeline=_base_.train_pipeline,
+    ),
+)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop')
+mid_epoch_interval = 1000  # iterations
+# Epoch checkpoints are all kept; the mid-epoch ones (iter_*.pth) keep the newest 2. Only one of two checkpoint
+# hooks may use max_keep_ckpts (they share mmengine's keep list in the message hub).
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1))
+custom_hooks = _base_.custom_hooks + [
+    dict(type='CrashSafeCheckpointHook', by_epoch=False, interval=mid_epoch_interval, max_keep_ckpts=2, save_last=False)
+]
