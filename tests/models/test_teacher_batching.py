@@ -73,3 +73,15 @@ def test_bad_teacher_batch_is_refused(tiny_config):
     cfg.model.teacher_batch = 'stacked'
     with pytest.raises(ValueError, match="teacher_batch='stacked'.*'separate', 'concat'"):
         MODELS.build(cfg.model)
+
+
+def test_concat_under_cpu_bf16_autocast(tiny_config):
+    """Under autocast the decoder's pseudo image may be bf16 and the real image fp32: both still stack."""
+    model, batch = build(tiny_config())
+    two = copy.deepcopy(model)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        l_two, _ = losses_and_grads(two, batch, 'separate')
+        l_one, g_one = losses_and_grads(model, batch, 'concat')
+    assert g_one and all(torch.isfinite(g).all() for g in g_one.values())
+    for k in l_two:
+        assert torch.allclose(l_one[k].float(), l_two[k].float(), rtol=2e-2, atol=1e-3), (k, l_one[k], l_two[k])
