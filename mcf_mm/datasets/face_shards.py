@@ -9,6 +9,9 @@ tool crops it.
 """
 
 import json
+import math
+import multiprocessing as mp
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -55,20 +58,102 @@ def select_faces(faces: Sequence[dict], face: str = 'largest', score_thr: float 
     raise ValueError(f'face={face!r}; choose one of {FACE_CHOICES}.')
 
 
+def _points(value, n: int = 5) -> Optional[List[List[float]]]:
+    """``n`` finite (x, y) pairs as floats, or None when ``value`` is not that."""
+    try:
+        pts = [[float(x), float(y)] for x, y in value]
+    except (TypeError, ValueError):
+        return None
+    return pts if len(pts) == n and all(math.isfinite(v) for p in pts for v in p) else None
+
+
 def valid_face(f, need_landmarks: bool = False) -> bool:
-    """True when ``f`` is a dict with a finite, non-degenerate ``box`` (and 5 finite landmarks if needed)."""
-    if not isinstance(f, dict):
+    """True when ``f`` is a dict with a finite, non-degenerate ``box`` [x1, y1, x2, y2] (x2 > x1, y2 > y1), a
+    numeric or missing ``score``, and, if ``need_landmarks``, 5 finite ``landmarks``."""
+    if not isinstance(f, dict) or not isinstance(f.get('box'), (list, tuple)) or len(f['box']) != 4:
         return False
     try:
-        box = np.asarray(f['box'], dtype=np.float64).reshape(4)
+        x1, y1, x2, y2 = (float(v) for v in f['box'])
         float(f.get('score', 1.0))
-        if need_landmarks:
-            lms = np.asarray(f['landmarks'], dtype=np.float64).reshape(5, 2)
-            if not np.isfinite(lms).all():
-                return False
-    except (KeyError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return False
-    return bool(np.isfinite(box).all() and box[2] > box[0] and box[3] > box[1])
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 <= x1 or y2 <= y1:
+        return False
+    return not need_landmarks or _points(f.get('landmarks')) is not None
+
+
+INDEX_STATS = ('keys', 'no_image', 'no_json', 'bad_json', 'no_face', 'faces_below_thr', 'invalid_faces', 'samples')
+
+
+def index_face_shard(
+    shard_id: int,
+    path: str,
+    face: str = 'largest',
+    score_thr: float = 0.9,
+    center: str = 'box',
+    cropped: bool = False,
+    max_json_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
+) -> Tuple[List[dict], Dict[str, int], List[str]]:
+    """The samples of one shard (FaceShardDataset's arguments of the same names), in member order.
+
+    Returns:
+        (entries: dict(shard_id, key, img_span, face, face_idx) - FaceShardDataset.get_data_info adds ``shard``,
+        counts of :data:`INDEX_STATS`, messages about a truncated/corrupt shard).
+    """
+    stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
+    problems: List[str] = []
+    members: Dict[str, Dict[str, tuple]] = {}  # key -> {ext: (span, data)}, in first-member order
+    for key, ext, span, blob in iter_tar_members(path, () if cropped else ('json',), max_json_bytes, problems):
+        members.setdefault(key, {})[ext] = (span, blob)
+    entries = []
+    for key, parts in members.items():
+        stats['keys'] += 1
+        img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
+        if img_ext is None:
+            stats['no_image'] += 1
+            continue
+        if cropped:
+            entries.append(dict(shard_id=shard_id, key=key, img_span=parts[img_ext][0], face=None, face_idx=-1))
+            continue
+        part = parts.get('json')
+        if part is None:
+            stats['no_json'] += 1
+            continue
+        for face_idx, det in _faces_of(part[1], face, score_thr, center == 'landmarks', stats):
+            entries.append(dict(shard_id=shard_id, key=key, img_span=parts[img_ext][0], face=det, face_idx=face_idx))
+    stats['samples'] = len(entries)
+    return entries, stats, problems
+
+
+def _faces_of(
+    blob: Optional[bytes], face: str, score_thr: float, need_lms: bool, stats: Dict[str, int]
+) -> List[Tuple[int, dict]]:
+    """(index in the json's faces, dict(box, landmarks, score)) of the chosen faces of one sample's json."""
+    try:
+        if blob is None:
+            raise ValueError('json member over max_file_bytes')
+        faces = json.loads(blob.decode('utf-8')).get('faces', [])
+        if not isinstance(faces, list):
+            raise ValueError('"faces" is not a list')
+    except (ValueError, AttributeError):
+        stats['bad_json'] += 1
+        return []
+    valid = [i for i, f in enumerate(faces) if valid_face(f, need_lms)]
+    stats['invalid_faces'] += len(faces) - len(valid)
+    chosen = select_faces([faces[i] for i in valid], face, score_thr)
+    stats['faces_below_thr'] += sum(float(faces[i].get('score', 1.0)) < score_thr for i in valid)
+    if not chosen:
+        stats['no_face'] += 1
+    out = []
+    for j in chosen:
+        f = faces[valid[j]]
+        det = dict(
+            box=[float(v) for v in f['box']],
+            landmarks=_points(f.get('landmarks')),  # None when absent or malformed (centre 'box' only)
+            score=float(f.get('score', 1.0)),
+        )
+        out.append((valid[j], det))
+    return out
 
 
 @DATASETS.register_module()
@@ -96,6 +181,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         on_bad: 'drop': an unreadable sample returns None (use ``drop_bad_collate``), so every bad sample is met
             once per epoch and no other sample is read twice; 'redraw': BaseDataset's behaviour (read another,
             random sample instead).
+        index_workers: processes indexing shards in parallel (0 or 1: in this process). The result is the same.
         **kwargs: BaseDataset's (``indices``, ``lazy_init``, ``serialize_data``, ...).
     """
 
@@ -118,6 +204,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
         exif_transpose: bool = True,
         on_bad: str = 'drop',
+        index_workers: int = 0,
         **kwargs,
     ) -> None:
         if face not in FACE_CHOICES:
@@ -132,7 +219,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         self.margin, self.size, self.center, self.cropped = float(margin), int(size), center, bool(cropped)
         self.max_bad_fraction, self.min_checked = max_bad_fraction, min_checked
         self.max_file_bytes, self.max_pixels, self.exif_transpose = max_file_bytes, max_pixels, exif_transpose
-        self.on_bad = on_bad
+        self.on_bad, self.index_workers = on_bad, int(index_workers)
         self.shard_paths: List[str] = []
         self.index_stats: Dict[str, int] = {}
         self.index_problems: List[str] = []
@@ -145,7 +232,8 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
 
     # ----------------------------------------------------------------------------------------------- index
     def load_data_list(self) -> List[dict]:
-        """One sequential pass per shard: member spans, and the detections of every ``.json``."""
+        """One sequential pass per shard (``index_workers`` shards at a time): member spans, and the detections of
+        every ``.json``."""
         paths = expand_shards(self.shards, self.data_root)
         if not paths:
             raise FileNotFoundError(
@@ -154,34 +242,34 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
             )
         for path in paths:  # every path is checked before any is read
             check_shard(path)
-        stats = dict(
-            keys=0, no_image=0, no_json=0, bad_json=0, no_face=0, faces_below_thr=0, invalid_faces=0, samples=0
+        job = partial(
+            index_face_shard,
+            face=self.face,
+            score_thr=self.score_thr,
+            center=self.center,
+            cropped=self.cropped,
+            max_json_bytes=self.max_file_bytes,
         )
-        problems: List[str] = []
+        if self.index_workers > 1 and len(paths) > 1:
+            ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
+            with ctx.Pool(min(self.index_workers, len(paths))) as pool:
+                results = pool.starmap(job, enumerate(paths), chunksize=1)  # in shard order
+        else:
+            results = [job(shard_id, path) for shard_id, path in enumerate(paths)]
         data: List[dict] = []
-        read_exts = () if self.cropped else ('json',)
-        for shard_id, path in enumerate(paths):
-            members: Dict[str, Dict[str, Tuple]] = {}  # key -> {ext: (span, data)}, in first-member order
-            for key, ext, span, blob in iter_tar_members(path, read_exts, self.max_file_bytes, problems):
-                members.setdefault(key, {})[ext] = (span, blob)
-            for key, parts in members.items():
-                stats['keys'] += 1
-                img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
-                if img_ext is None:
-                    stats['no_image'] += 1
-                    continue
-                base = dict(shard=path, shard_id=shard_id, key=key, img_span=parts[img_ext][0])
-                if self.cropped:
-                    data.append(dict(base, face=None, face_idx=-1))
-                    continue
-                for face_idx, face in self._faces_of(parts.get('json'), stats):
-                    data.append(dict(base, face=face, face_idx=face_idx))
-        stats['samples'] = len(data)
+        stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
+        problems: List[str] = []
+        for entries, shard_stats, shard_problems in results:
+            data.extend(entries)
+            problems.extend(shard_problems)
+            for k, v in shard_stats.items():
+                stats[k] += v
+        del results
         self.shard_paths, self.index_stats, self.index_problems = paths, stats, problems
         self._shard_ids = np.fromiter((d['shard_id'] for d in data), np.int64, len(data))  # [N]
         print_log(
             f'FaceShardDataset: {len(data)} samples from {len(paths)} shards ({stats}); '
-            f'{len(problems)} truncated/corrupt shards',
+            f'{len(problems)} truncated/corrupt shards{": " + "; ".join(problems[:3]) if problems else ""}',
             logger='current',
         )
         if not data:
@@ -193,47 +281,18 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
             )
         return data
 
-    def _faces_of(self, part: Optional[tuple], stats: Dict[str, int]) -> List[Tuple[int, dict]]:
-        """(index in the json's faces, dict(box, landmarks, score)) of the chosen faces of one sample."""
-        if part is None:
-            stats['no_json'] += 1
-            return []
-        blob = part[1]
-        try:
-            if blob is None:
-                raise ValueError(f'json member over max_file_bytes={self.max_file_bytes}')
-            rec = json.loads(blob)
-            faces = rec.get('faces', [])
-            if not isinstance(faces, list):
-                raise ValueError('"faces" is not a list')
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            stats['bad_json'] += 1
-            return []
-        need_lms = self.center == 'landmarks'
-        valid = [i for i, f in enumerate(faces) if valid_face(f, need_lms)]
-        stats['invalid_faces'] += len(faces) - len(valid)
-        chosen = select_faces([faces[i] for i in valid], self.face, self.score_thr)
-        stats['faces_below_thr'] += sum(float(faces[i].get('score', 1.0)) < self.score_thr for i in valid)
-        if not chosen:
-            stats['no_face'] += 1
-        out = []
-        for j in chosen:
-            f = faces[valid[j]]
-            lms = f.get('landmarks')
-            face = dict(
-                box=[float(v) for v in f['box']],
-                landmarks=None if lms is None else np.asarray(lms, np.float64).reshape(-1, 2).tolist(),
-                score=float(f.get('score', 1.0)),
-            )
-            out.append((valid[j], face))
-        return out
-
     def full_init(self) -> None:
         if self._fully_initialized:
             return
         super().full_init()
         if self._indices is not None or len(self._shard_ids) != len(self):  # a subset: shard ids of its samples
             self._shard_ids = np.array([self.get_data_info(i)['shard_id'] for i in range(len(self))], np.int64)
+
+    def get_data_info(self, idx: int) -> dict:
+        """The sample's entry: shard (path), shard_id, key, img_span (offset, size), face, face_idx."""
+        info = super().get_data_info(idx)
+        info['shard'] = self.shard_paths[info['shard_id']]  # not stored per sample: it costs ~40 bytes each
+        return info
 
     def shard_ids(self) -> np.ndarray:
         """[N] int64 shard id (index into ``shard_paths``) of every sample; non-decreasing."""

