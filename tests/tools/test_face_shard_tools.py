@@ -100,6 +100,12 @@ def test_crop_tool_shards_in_and_out_equal_the_folder_crops(tmp_path):
         img = cv2.imread(str(tmp_path / 'folder' / name))
         ref = crop_face(rec['img'], rec['faces'][j]['box'], 0.25, 20)
         assert np.abs(img.astype(int) - ref.astype(int)).max() <= (0 if rec['lossless'] else 8)
+    # cropping on the fly gives the offline crops exactly
+    live = FaceShardDataset(data_root=str(src), face='all', margin=0.25, size=20, max_bad_fraction=1.0)
+    live_crops = [out['img'] for out in (live[i] for i in range(len(live))) if out is not None]
+    assert len(live_crops) == len(expected)
+    for (name, _, _), img in zip(expected, live_crops):
+        assert np.array_equal(img, cv2.imread(str(tmp_path / 'folder' / name)))
     shards = sorted(glob.glob(str(tmp_path / 'shards' / '*.tar')))
     assert len(shards) == -(-len(expected) // 4) and not glob.glob(str(tmp_path / 'shards' / '*.partial'))
     ds = FaceShardDataset(data_root=str(tmp_path / 'shards'), cropped=True)
