@@ -1,6 +1,7 @@
 """tools/analysis_tools/benchmark_{pretrain,data}.py: FLOP counts against formulas, the utilisation and peak
 arithmetic, and the data tool on 8 tiny files."""
 
+import os
 import os.path as osp
 import runpy
 
@@ -112,4 +113,26 @@ def test_data_tool_on_eight_files(data_tool, tmp_path):
         assert r['images_per_s'] == pytest.approx(8 / r['seconds'])
         assert r['images_per_s_per_worker'] == pytest.approx(r['images_per_s'] / max(workers, 1))
         assert r['per_worker_vs_bare_decode'] == pytest.approx(r['images_per_s_per_worker'] / bare['images_per_s'])
-    assert sorted(data_tool['sample_paths'](data_tool['build_dataset'](str(config), folder), 8)) == sorted(paths)
+    sources = data_tool['sample_sources'](data_tool['build_dataset'](str(config), folder), 8)
+    assert sorted(sources) == sorted((p, None) for p in paths)
+
+
+def test_data_tool_on_tar_shards(data_tool, tmp_path):
+    """FaceShardDataset: the bare decode reads each member's span; the loader crops, batches with the config's
+    drop_bad_collate; 2 shards x 4 samples."""
+    from mcf_fixtures.face_shards import write_face_shards
+
+    root = str(tmp_path / 'shards')
+    os.makedirs(root)
+    records = write_face_shards(root, n_shards=2, per_shard=4, broken=False)
+    config = tmp_path / 'shards.py'
+    config.write_text(
+        'train_dataloader = dict(collate_fn=dict(type="drop_bad_collate"), dataset=dict(type="FaceShardDataset",\n'
+        '    data_root="", shards="*.tar", face="largest", on_bad="drop", size=32, pipeline=[\n'
+        '    dict(type="PackInputs", algorithm_keys=[], meta_keys=["img_path"])]))\n'
+    )
+    result = data_tool['run'](str(config), root, max_images=8, workers=[0], batch_size=3)
+    assert result['dataset'] == 'FaceShardDataset' and result['bare']['images'] == 8
+    want_pixels = sum(r['img'].shape[0] * r['img'].shape[1] for r in records) / 8  # the stored (uncropped) images
+    assert result['bare']['mean_pixels'] == pytest.approx(want_pixels)
+    assert result['loaders'][0]['images'] == 8

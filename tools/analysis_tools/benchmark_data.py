@@ -1,9 +1,11 @@
 """Images/s of the pre-training data pipeline per DataLoader worker, against a bare decode of the same files.
 
 The dataset is a pre-training config's ``train_dataloader.dataset`` (default: the folder dataset
-``FaceImageDataset`` of configs/_base_/datasets/face_pretrain_224.py: decode, resize to 224, flip, pack) with its
-``data_root`` replaced by --data-root. The bare decode reads each file and runs ``decode_image`` in this process
-(no resize, no worker, no collate): the ceiling one worker could reach if decoding were all it did.
+``FaceImageDataset`` of configs/_base_/datasets/face_pretrain_224.py: decode, resize to 224, flip, pack; or the
+tar-shard dataset ``FaceShardDataset`` of face_shards_224.py, which also crops the face) with its ``data_root``
+replaced by --data-root, batched by the config's ``collate_fn``. The bare decode reads each sample's bytes (the
+file, or the member's span in its shard) and runs ``decode_image`` in this process (no crop, no resize, no worker,
+no collate): the ceiling one worker could reach if decoding were all it did.
 
     MCF_MM_DATA=/work/shared/data python tools/analysis_tools/benchmark_data.py \\
         --data-root '$MCF_MM_DATA/utkface' --max-images 512 --workers 0 1 2 --batch 32
@@ -16,7 +18,7 @@ import argparse
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', '_base_', 'datasets', 'face_pretrain_224.py')
@@ -36,35 +38,67 @@ def build_dataset(config: str, data_root: Optional[str] = None):
     return DATASETS.build(ds_cfg)
 
 
-def sample_paths(dataset, max_images: int) -> List[str]:
-    """The first ``max_images`` file paths of a path-listing dataset (a folder or list-file FaceImageDataset)."""
-    n = min(max_images, len(dataset))
-    paths = [dataset.get_data_info(i).get('img_path') for i in range(n)]
-    if not paths or any(p is None for p in paths):
-        raise ValueError(
-            f'{type(dataset).__name__} does not list image files (img_path): the bare decode needs a folder or '
-            'list-file dataset; point --data-root at a folder of images.'
-        )
-    return paths
+def sample_sources(dataset, max_images: int) -> List[Tuple[str, Optional[tuple]]]:
+    """Where the first ``max_images`` samples' bytes are: (file, None) for an image file (FaceImageDataset's
+    folder or list file), (shard, (offset, size)) for a tar member (FaceShardDataset)."""
+    sources = []
+    for i in range(min(max_images, len(dataset))):
+        info = dataset.get_data_info(i)
+        if 'img_path' in info:
+            sources.append((info['img_path'], None))
+        elif 'shard' in info and 'img_span' in info:
+            sources.append((info['shard'], tuple(info['img_span'])))
+        else:
+            raise ValueError(
+                f'{type(dataset).__name__} lists neither image files (img_path) nor tar members (shard, img_span): '
+                'the bare decode reads one of those; use a folder/list-file FaceImageDataset or a FaceShardDataset.'
+            )
+    if not sources:
+        raise ValueError(f'{type(dataset).__name__} is empty.')
+    return sources
 
 
-def bare_decode(paths: Sequence[str]) -> Dict[str, float]:
-    """Read + ``decode_image`` every file in this process; images/s over the whole pass."""
+def read_source(path: str, span: Optional[tuple]) -> bytes:
+    """The bytes of one sample: the whole file, or ``span`` = (offset, size) of it."""
+    with open(path, 'rb') as f:
+        if span is None:
+            return f.read()
+        f.seek(span[0])
+        return f.read(span[1])
+
+
+def bare_decode(sources: Sequence[Tuple[str, Optional[tuple]]]) -> Dict[str, float]:
+    """Read + ``decode_image`` every sample in this process; images/s over the whole pass."""
     from mcf_mm.datasets.decode import decode_image
 
     start = time.perf_counter()
     pixels = 0
-    for path in paths:
-        with open(path, 'rb') as f:
-            pixels += decode_image(f.read()).size
+    for path, span in sources:
+        pixels += decode_image(read_source(path, span)).size
     seconds = time.perf_counter() - start
-    return dict(
-        images=len(paths), seconds=seconds, images_per_s=len(paths) / seconds, mean_pixels=pixels / 3 / len(paths)
-    )
+    n = len(sources)
+    return dict(images=n, seconds=seconds, images_per_s=n / seconds, mean_pixels=pixels / 3 / n)
 
 
-def loader_rate(dataset, indices: Sequence[int], workers: int, batch_size: int) -> Dict[str, float]:
-    """One pass of a DataLoader (``default_collate``) over ``indices`` of ``dataset`` with ``workers`` workers."""
+def build_collate(config: str) -> Callable:
+    """The config's ``train_dataloader.collate_fn`` as mmengine's Runner builds it (default: default_collate)."""
+    from functools import partial
+
+    from mmengine.config import Config
+    from mmengine.registry import FUNCTIONS
+
+    import mcf_mm.datasets  # noqa: F401  (registers drop_bad_collate)
+
+    cfg = dict(Config.fromfile(config).train_dataloader.get('collate_fn', dict(type='default_collate')))
+    kind = cfg.pop('type')
+    return partial(FUNCTIONS.get(kind) if isinstance(kind, str) else kind, **cfg)
+
+
+def loader_rate(
+    dataset, indices: Sequence[int], workers: int, batch_size: int, collate_fn: Optional[Callable] = None
+) -> Dict[str, float]:
+    """One pass of a DataLoader (``collate_fn``, default ``default_collate``) over ``indices`` of ``dataset``
+    with ``workers`` workers."""
     from mmengine.dataset import default_collate
     from torch.utils.data import DataLoader, Subset
 
@@ -72,7 +106,7 @@ def loader_rate(dataset, indices: Sequence[int], workers: int, batch_size: int) 
         Subset(dataset, list(indices)),
         batch_size=batch_size,
         num_workers=workers,
-        collate_fn=default_collate,
+        collate_fn=collate_fn or default_collate,
         shuffle=False,
         drop_last=False,
     )
@@ -97,12 +131,12 @@ def run(config: str, data_root: Optional[str], max_images: int, workers: Sequenc
     """Bare decode, then one loader pass per worker count, over the same first ``max_images`` samples (files read
     once untimed first, so that no pass pays for the disk)."""
     dataset = build_dataset(config, data_root)
-    paths = sample_paths(dataset, max_images)
-    for path in paths:  # warm the page cache: every pass below reads from memory
-        with open(path, 'rb') as f:
-            f.read()
-    bare = bare_decode(paths)
-    loaders = [loader_rate(dataset, range(len(paths)), w, batch_size) for w in workers]
+    sources = sample_sources(dataset, max_images)
+    for path, span in sources:  # warm the page cache: every pass below reads from memory
+        read_source(path, span)
+    bare = bare_decode(sources)
+    collate = build_collate(config)
+    loaders = [loader_rate(dataset, range(len(sources)), w, batch_size, collate) for w in workers]
     for r in loaders:
         r['per_worker_vs_bare_decode'] = r['images_per_s_per_worker'] / bare['images_per_s']
     return dict(dataset=type(dataset).__name__, data_root=getattr(dataset, 'data_root', ''), bare=bare, loaders=loaders)
