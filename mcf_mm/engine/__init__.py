@@ -17,3 +17,6 @@ __all__ = [
     'WindowedWarmupCosineLR',
     'ResumableEpochBasedTrainLoop',
 ]
+from .fsdp import FaceFlexibleRunner, FaceFSDPStrategy, MCFShardedDataParallel  # noqa: E402
+
+__all__ += ['FaceFlexibleRunner', 'FaceFSDPStrategy', 'MCFShardedDataParallel']
