@@ -155,10 +155,11 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.runner.model.train()
         start, self._start_batch = self._start_batch, 0
         if start:
-            self.sampler.skip(start * _batch_size(self.dataloader))
+            samples = min(start * _batch_size(self.dataloader), len(self.sampler))  # the last batch may be partial
+            self.sampler.skip(samples)
             self.runner.logger.info(
                 f'Resumed in the middle of epoch {self._epoch + 1}: skipping its first {start} batches '
-                f'({start * _batch_size(self.dataloader)} samples per rank), without reading them.'
+                f'({samples} samples per rank), without reading them.'
             )
         for idx, data_batch in enumerate(self.dataloader, start):
             self.run_iter(idx, data_batch)

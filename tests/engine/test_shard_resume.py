@@ -240,6 +240,14 @@ def test_mid_epoch_resume_runs_the_epoch_tail_through_the_dataloader(monkeypatch
     for s in torch.randperm(3, generator=g).tolist():
         order += [4 * s + int(j) for j in torch.randperm(4, generator=g)]
     assert seen == [(2, order[6:9]), (3, order[9:12])]
+    # a checkpoint after the last (partial) batch of an epoch: nothing of it is left, and nothing is refused
+    loop, _ = _loop(monkeypatch, world=1, seed=3, n=10, batch=3)
+    loop.runner.call_hook, loop.runner.model = (lambda *a, **k: None), torch.nn.Identity()
+    loop.run_iter = lambda idx, batch: seen.append((idx, batch))
+    loop._start_batch = 4
+    loop.run_epoch()
+    assert len(seen) == 2 and loop._epoch == 1
+    assert len(list(loop.dataloader)) == 4  # and the next epoch is whole again
 
 
 def test_shard_configs():
