@@ -148,3 +148,46 @@ def test_dist_train_sh_huge_config_sharded_checkpoints_and_resume(tmp_path, tiny
     logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
     assert 'resumed epoch: 1, iter: 2' in open(logs[-1]).read()
     assert 'Epoch(train) [2][2/2]' in open(logs[-1]).read()
+
+
+def test_train_py_refuses_amp_for_strategy_configs_and_keeps_it_for_runner_configs(tiny_config, tmp_path):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location('train_tool', osp.join(REPO, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    argv = sys.argv
+    try:
+        sys.argv = ['train.py', LARGE, '--amp']
+        args = train.parse_args()
+    finally:
+        sys.argv = argv
+    with pytest.raises(SystemExit, match='trains through a strategy.*Drop --amp'):
+        train.merge_args(Config.fromfile(LARGE), args)
+    if not torch.cuda.is_available():  # the Runner configs' behaviour on this CPU machine, unchanged
+        args.config = tiny_config()
+        with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
+            train.merge_args(Config.fromfile(args.config), args)
+
+
+def test_memory_estimate_counts_and_measures_saved_activations(tiny_config):
+    from mcf_mm.engine.fsdp_memory import part_counts, saved_activation_bytes, state_bytes
+
+    cfg = Config.fromfile(tiny_config())
+    init_default_scope('mcf_mm')
+    model = MODELS.build(cfg.model)
+    counts = part_counts(model)
+    online = [model.backbone, model.neck, model.projector, model.contrast_head]
+    assert counts['trainable'] == sum(p.numel() for m in online for p in m.parameters() if p.requires_grad)
+    assert counts['teacher'] == sum(p.numel() for p in model.target_generator.parameters())
+    states = state_bytes(counts, world_size=4, largest_block=100)
+    assert states['adamw'] == 2 * states['weights'] == 8 * counts['trainable'] / 4
+    assert states['teacher'] == 4 * counts['teacher'] and states['gathered_units'] == 400
+    plain = saved_activation_bytes(MODELS.build(cfg.model), batch=2, img_size=32, checkpointing=False)
+    ckpt = saved_activation_bytes(MODELS.build(cfg.model), batch=2, img_size=32, checkpointing=True)
+    # a 32-d token of bf16 is 64 bytes: the encoder keeps at least its visible tokens for one of its 2 blocks
+    assert plain > ckpt > 2 * 5 * 32 * 2
+    # affine in the batch (a batch-independent part: bf16 weight copies), so the slope is the per-image cost
+    three, four = (saved_activation_bytes(MODELS.build(cfg.model), n, 32, False) for n in (3, 4))
+    assert abs((four - three) - (three - plain)) < 0.05 * (three - plain) and three - plain > 0
