@@ -8,8 +8,9 @@ by building the model for real (the teacher from a random ViT file of the config
 absent), running one MCF loss forward under bf16 autocast with a ``saved_tensors_hooks`` pack hook that adds up
 the bytes of every tensor autograd keeps for backward (each storage once), with and without activation
 checkpointing of the blocks, at two batch sizes: the difference per image is the activation memory (the bf16
-weight copies autocast saves do not grow with the batch, and under FSDP they are the gathered units). Under checkpointing a block keeps only its input ([N, T, D] in bf16): those bytes
-are added by formula, since non-reentrant checkpointing holds them outside the hooks.
+weight copies autocast saves do not grow with the batch, and under FSDP they are the gathered units). Under
+checkpointing a block keeps only its input ([N, T, D] in bf16): those bytes are added by formula, since
+non-reentrant checkpointing holds them outside the hooks.
 """
 
 import argparse
@@ -142,7 +143,7 @@ def main() -> None:
     parser.add_argument('--no-measure', action='store_true', help='parameter and state counts only')
     args = parser.parse_args()
     if args.measure_batch < 2:
-        raise SystemExit('--measure-batch must be >= 2 (the projectors\' BatchNorm needs 2 images).')
+        raise SystemExit("--measure-batch must be >= 2 (the projectors' BatchNorm needs 2 images).")
     warnings.filterwarnings('ignore')  # meta-device loads and init reports: not what this prints
     MMLogger.get_instance('fsdp_memory', log_level='ERROR')
     cfg = Config.fromfile(args.config)
@@ -157,7 +158,8 @@ def main() -> None:
         states = state_bytes(counts, args.world_size, largest)
         batch = cfg.train_dataloader.batch_size
         print('parameters:', ', '.join(f'{k} {v / 1e6:.1f} M' for k, v in counts.items()))
-        print(f'model states per GPU ({args.world_size} GPUs):', ', '.join(f'{k} {v / GIB:.2f}' for k, v in states.items()))
+        shares = ', '.join(f'{k} {v / GIB:.2f}' for k, v in states.items())
+        print(f'model states per GPU ({args.world_size} GPUs), GiB: {shares}')
         print(f'model states total per GPU: {sum(states.values()) / GIB:.2f} GiB')
         if args.no_measure:
             return
