@@ -88,7 +88,7 @@ def test_matmul_peak_is_the_median_rate(bench):
 
 def test_cli_choices(bench):
     args = bench['parse_args'](['--amp', '--compile', '--teacher-batch', 'concat'])
-    assert args.amp == 'fp16' and args.compile == 'inductor' and args.warmup == 2 and args.teacher_batch == 'concat'
+    assert args.amp == 'fp16' and args.compile == 'inductor' and args.warmup == 3 and args.teacher_batch == 'concat'
     assert bench['parse_args'](['--amp', 'bf16']).amp == 'bf16'
     with pytest.raises(SystemExit):
         bench['parse_args'](['--models', 'mae,byol'])

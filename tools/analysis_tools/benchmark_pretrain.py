@@ -6,8 +6,9 @@ another; ``--repeats R`` runs the MAE/MCF pair R times and reports medians (use 
     python tools/analysis_tools/benchmark_pretrain.py --arch base --batch 64 --device cuda --amp bf16   # GPU
 
 FLOP utilisation = (FLOPs of one train step, forward + backward, counted by torch's FlopCounterMode) / step time /
-(dense-matmul peak: the median rate of timed N x N matmuls in the same process, same threads; bf16 under
-``--amp bf16``, fp16 under ``--amp fp16``, fp32 otherwise). The FLOPs are the model's (matmuls, convolutions and
+(dense-matmul peak: the median rate of timed N x N matmuls in the same process, same threads, sampled right after
+each timed step; bf16 under ``--amp bf16``, fp16 under ``--amp fp16``, fp32 otherwise); the median over the steps.
+Step times are medians over the timed steps too. The FLOPs are the model's (matmuls, convolutions and
 attention; MCF counted with ``teacher_batch='separate'``, so the zero-gradient backward of 'concat' is not counted
 as useful work), as in MFU. On CUDA the report calls it MFU; ``--vendor-peak-tflops`` adds MFU against the
 data-sheet peak.
@@ -26,7 +27,7 @@ import resource
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 PARTS = (
     'ema_update',
@@ -219,17 +220,20 @@ def measure(kind: str, args, teacher_path: str, queue) -> None:
         autocast = contextlib.nullcontext
     peak_dtype = args.peak_dtype or (AMP_DTYPES[args.amp] if args.amp else 'float32')
     peak_n = args.peak_n or (8192 if cuda else 2048)
-    peaks = [matmul_peak_flops(peak_n, peak_dtype, args.device, args.peak_repeats)]
+    peak_fn = lambda: matmul_peak_flops(peak_n, peak_dtype, args.device, args.peak_repeats)  # noqa: E731
     flops = _counted_step_flops(model, img, autocast)  # eager, before any compile
     loss_fn = torch.compile(model.loss, backend=args.compile) if args.compile else model.loss
 
-    def step():
+    def step() -> Tuple[float, float]:
+        """One train step; returns (its seconds, the seconds of backward + optimiser)."""
+        start = time.perf_counter()
         with optim.optim_context(model), autocast():
             losses = loss_fn(img, None)
         t = time.perf_counter()
         optim.update_params(sum(losses.values()))
         sync()
-        return time.perf_counter() - t
+        end = time.perf_counter()
+        return end - start, end - t
 
     compile_start = time.perf_counter()
     for _ in range(args.warmup):
@@ -238,24 +242,27 @@ def measure(kind: str, args, teacher_path: str, queue) -> None:
     warmup_s = time.perf_counter() - compile_start
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    start, backward = time.perf_counter(), 0.0
+    # The peak is sampled right after every timed step: on a shared machine each step is compared with the
+    # matmul rate of its own moment, and the medians over steps are reported.
+    steps, backward, peaks = [], [], []
     for _ in range(args.steps):
-        backward += step()
-    sync()
-    elapsed = time.perf_counter() - start
-    peaks.append(matmul_peak_flops(peak_n, peak_dtype, args.device, args.peak_repeats))
-    peak = statistics.median(peaks)
-    step_s = elapsed / args.steps
+        step_s, back_s = step()
+        steps.append(step_s)
+        backward.append(back_s)
+        peaks.append(peak_fn())
+    step_s = statistics.median(steps)
     result = dict(
         model=kind,
-        images_per_s=args.batch * args.steps / elapsed,
+        images_per_s=args.batch / step_s,
         step_s=step_s,
-        backward_and_optimizer_s=backward / args.steps,
+        step_times_s=steps,
+        backward_and_optimizer_s=statistics.median(backward),
         warmup_s=warmup_s,
         flops_per_step=flops,
         achieved_flops=flops / step_s,
-        peak_flops=peak,
-        utilisation=utilisation(flops, step_s, peak),
+        peak_flops=statistics.median(peaks),
+        peak_samples=peaks,
+        utilisation=statistics.median(utilisation(flops, t, p) for t, p in zip(steps, peaks)),
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         rss_before_model_mb=base_rss,
     )
@@ -296,7 +303,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--img-size', type=int, default=224)
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--steps', type=int, default=5)
-    p.add_argument('--warmup', type=int, default=None, help='untimed steps first (default 1; 2 with --compile)')
+    p.add_argument('--warmup', type=int, help='untimed steps first (default 1; 3 with --compile: compile, recompile)')
     p.add_argument('--repeats', type=int, default=1, help='run the MAE/MCF pair this many times; report medians')
     p.add_argument('--profile-steps', type=int, default=2, help='profiled MCF steps for the breakdown (0: none)')
     p.add_argument('--device', default='cpu')
@@ -312,13 +319,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--peak-n', type=int, help='matrix size of the matmul peak (default 2048 CPU, 8192 CUDA)')
     p.add_argument('--peak-dtype', choices=['float32', 'bfloat16', 'float16'], help='default: the AMP dtype')
-    p.add_argument('--peak-repeats', type=int, default=5)
+    p.add_argument('--peak-repeats', type=int, default=3, help='timed matmuls per peak sample (one after each step)')
     p.add_argument('--vendor-peak-tflops', type=float, help='also report MFU against this data-sheet peak')
     p.add_argument('--models', default='mae,mcf', help='comma-separated subset of mae,mcf')
     p.add_argument('--out', help='also write the results as JSON')
     args = p.parse_args(argv)
     if args.warmup is None:
-        args.warmup = 2 if args.compile else 1
+        args.warmup = 3 if args.compile else 1
     models = args.models.split(',')
     if not set(models) <= {'mae', 'mcf'} or not models:
         p.error(f'--models {args.models!r}: choose from mae, mcf')
