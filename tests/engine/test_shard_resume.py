@@ -269,16 +269,3 @@ def test_shard_configs():
     (mid,) = [h for h in shards.custom_hooks if h.type == 'CrashSafeCheckpointHook']
     assert mid.by_epoch is False and mid.interval % shards.optim_wrapper.accumulative_counts == 0
     assert shards.default_hooks.checkpoint.interval == 1  # epoch checkpoints as well
-
-
-def test_variable_batch_head_equals_the_models_head_on_one_rank():
-    from mcf_fixtures.shard_runs import VariableBatchContrastiveHead
-    from mcf_mm.models.heads.mcf_heads import ContrastivePredictionHead
-
-    predictor = dict(in_channels=16, hid_channels=32, out_channels=16)
-    torch.manual_seed(0)
-    ours = VariableBatchContrastiveHead(predictor=dict(predictor), temperature=0.2)
-    ref = ContrastivePredictionHead(predictor=dict(predictor), temperature=0.2)
-    ref.load_state_dict(ours.state_dict())
-    q, k = torch.randn(5, 16), torch.randn(5, 16)
-    assert torch.allclose(ours.loss(q, k), ref.loss(q, k))

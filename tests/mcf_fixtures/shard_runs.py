@@ -11,13 +11,9 @@ import os.path as osp
 import tarfile
 from typing import List, Sequence, Tuple
 
-import torch
-from mmengine.dist import all_gather, get_rank
 from mmengine.hooks import Hook
-from torch import Tensor, nn
 
-from mcf_mm.models.heads.mcf_heads import ContrastivePredictionHead
-from mcf_mm.registry import HOOKS, MODELS
+from mcf_mm.registry import HOOKS
 
 from .tiny import tiny_overrides
 
@@ -62,28 +58,6 @@ def write_crop_shards(root: str, sizes: Sequence[int], corrupt: Sequence[Tuple[i
                 _add(tar, f'{key}.txt', f'face {index}'.encode())
                 records.append(dict(index=index, shard=s, key=key, bad=(s, i) in bad))
     return records
-
-
-@MODELS.register_module()
-class VariableBatchContrastiveHead(ContrastivePredictionHead):
-    """ContrastivePredictionHead whose keys are gathered from ranks with different batch sizes.
-
-    drop_bad_collate shrinks a batch by its unreadable samples, so under DDP the ranks' batches differ in size;
-    mmpretrain's MoCoV3Head (``all_gather`` of equal shapes, labels ``arange(N) + N * rank``) then fails
-    (gloo: "Received data size doesn't match expected size"). This stand-in pads the keys to the largest batch,
-    gathers them, cuts the padding and offsets the labels by the sizes of the lower ranks; with equal sizes it
-    computes MoCoV3Head's loss. Used by the shard runs until the model's head does the same.
-    """
-
-    def loss(self, online_proj: Tensor, target_keys: Tensor) -> Tensor:
-        pred = nn.functional.normalize(self.predictor([online_proj])[0], dim=1)  # [n, C]
-        keys = nn.functional.normalize(target_keys.float(), dim=1)  # [n, C]
-        sizes = [int(s) for s in torch.cat(all_gather(torch.tensor([len(keys)], device=keys.device)))]
-        padded = torch.cat([keys, keys.new_zeros(max(sizes) - len(keys), keys.shape[1])])  # [max n, C]
-        keys = torch.cat([part[:n] for part, n in zip(all_gather(padded), sizes)])  # [sum n, C]
-        logits = torch.einsum('nc,mc->nm', [pred, keys]) / self.temperature  # [n, sum n]
-        labels = torch.arange(len(pred), device=pred.device) + sum(sizes[: get_rank()])
-        return self.loss_module(logits, labels)
 
 
 @HOOKS.register_module()
@@ -158,7 +132,6 @@ train_dataloader = dict(
     dataset=dict(_delete_=True, type='FaceShardDataset', data_root={data_root!r}, shards='*.tar', cropped=True,
                  on_bad='drop', min_checked=1000, pipeline=train_pipeline))
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs={max_epochs})
-model['contrast_head']['type'] = 'VariableBatchContrastiveHead'  # see VariableBatchContrastiveHead
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1))
 custom_hooks = [
     dict(type='RNGStateHook'), dict(type='SkippedImagesHook'), dict(type='RecordTrainedSamplesHook'),

@@ -17,9 +17,6 @@ Claims: (1) no sample is trained twice in an epoch across ranks and workers, eve
 skipped count (SkippedImagesHook, over ranks and workers) equals the planted count in every epoch; (3) the resumed
 run starts at the batch after the checkpoint and trains exactly the samples of the uninterrupted run from there
 (same iterations, batch indices and ids on every rank), reading only the rest of the epoch.
-
-The runs use :class:`ShardCheckContrastiveHead` in place of the recipe's contrastive head: MoCoV3Head gathers keys
-of equal batch sizes only, and ``drop_bad_collate`` makes the ranks' batch sizes differ.
 """
 
 import argparse
@@ -40,12 +37,9 @@ import time
 from typing import Dict, List, Tuple
 
 import torch
-from mmengine.dist import all_gather, get_rank
 from mmengine.hooks import Hook
-from torch import Tensor, nn
 
-from mcf_mm.models.heads.mcf_heads import ContrastivePredictionHead
-from mcf_mm.registry import HOOKS, MODELS
+from mcf_mm.registry import HOOKS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECIPE = osp.join(REPO, 'configs', 'mcf', 'mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py')
@@ -71,22 +65,6 @@ class ShardCheckRecorderHook(Hook):
             os.close(fd)
 
 
-@MODELS.register_module()
-class ShardCheckContrastiveHead(ContrastivePredictionHead):
-    """ContrastivePredictionHead for ranks with different batch sizes: keys padded to the largest batch, gathered,
-    cut back; labels offset by the sizes of the lower ranks (equal sizes: MoCoV3Head's loss)."""
-
-    def loss(self, online_proj: Tensor, target_keys: Tensor) -> Tensor:
-        pred = nn.functional.normalize(self.predictor([online_proj])[0], dim=1)  # [n, C]
-        keys = nn.functional.normalize(target_keys.float(), dim=1)  # [n, C]
-        sizes = [int(s) for s in torch.cat(all_gather(torch.tensor([len(keys)], device=keys.device)))]
-        padded = torch.cat([keys, keys.new_zeros(max(sizes) - len(keys), keys.shape[1])])  # [max n, C]
-        keys = torch.cat([part[:n] for part, n in zip(all_gather(padded), sizes)])  # [sum n, C]
-        logits = torch.einsum('nc,mc->nm', [pred, keys]) / self.temperature  # [n, sum n]
-        labels = torch.arange(len(pred), device=pred.device) + sum(sizes[: get_rank()])
-        return self.loss_module(logits, labels)
-
-
 # ------------------------------------------------------------------------------------------ the check
 CONFIG = """
 _base_ = [{recipe!r}]
@@ -99,8 +77,7 @@ model = dict(
               decoder_num_heads=2),
     target_generator=dict(checkpoint={teacher!r}, out_indices=(0, 1), img_size=32, num_heads=2),
     projector=dict(in_channels=32, hid_channels=64, out_channels=16),
-    contrast_head=dict(type='ShardCheckContrastiveHead', predictor=dict(in_channels=16, hid_channels=64,
-                                                                         out_channels=16)))
+    contrast_head=dict(predictor=dict(in_channels=16, hid_channels=64, out_channels=16)))
 train_pipeline = [
     dict(type='Resize', scale=(32, 32), interpolation='bilinear', backend='cv2'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

@@ -2,6 +2,8 @@
 
 from typing import Sequence, Tuple
 
+import torch
+from mmengine.dist import all_gather, get_rank, get_world_size
 from mmengine.model import BaseModule
 from mmpretrain.models.heads import MoCoV3Head
 from torch import Tensor, nn
@@ -39,9 +41,13 @@ def _float_output(module: nn.Module, args: tuple, output: Tuple[Tensor, ...]) ->
 class ContrastivePredictionHead(MoCoV3Head):
     """mmpretrain's MoCoV3Head: predictor + InfoNCE against the keys of all processes, × 2τ.
 
-    ``loss(q, k) = CE(normalize(predictor(q)) · normalize(k_all)ᵀ / τ, arange(N) + N·rank) · 2τ · loss_weight``
-    (mmpretrain's ``CrossEntropyLoss`` with ``loss_weight=2τ·loss_weight``). The only addition is the fp32
-    cast of the predictor output and of the keys, which the former implementation applied under AMP.
+    ``loss(q, k) = CE(normalize(predictor(q)) · normalize(k_all)ᵀ / τ, arange(n) + n_0 + … + n_{rank-1}) · 2τ ·
+    loss_weight`` (mmpretrain's ``CrossEntropyLoss`` with ``loss_weight=2τ·loss_weight``), where ``k_all`` is the
+    concatenation of every process's keys in rank order. Two additions to MoCoV3Head: the fp32 cast of the
+    predictor output and of the keys (the former implementation applied it under AMP), and batches of different
+    sizes per process (``drop_bad_collate`` shrinks a batch by its unreadable samples): the keys are padded to the
+    largest batch for the gather and cut back, and the labels are offset by the sizes of the lower ranks. With equal
+    sizes this is MoCoV3Head's loss.
 
     Args:
         predictor: config of the predictor (MCF: ProjectionMLP 256 -> 4096 -> 256, no last BN); without
@@ -68,5 +74,26 @@ class ContrastivePredictionHead(MoCoV3Head):
         self.predictor.register_forward_hook(_float_output)
 
     def loss(self, online_proj: Tensor, target_keys: Tensor) -> Tensor:
-        """online_proj [N, C] (projector output), target_keys [N, C] (target projector output, this process)."""
-        return super().loss(online_proj, target_keys.float())
+        """online_proj [n, C] (projector output), target_keys [n, C] (target projector output, this process);
+        n may differ between processes."""
+        pred = nn.functional.normalize(self.predictor([online_proj])[0], dim=1)  # [n, C] fp32
+        keys = nn.functional.normalize(target_keys.float(), dim=1)  # [n, C]
+        keys, offset = gather_uneven(keys)  # [sum n, C]
+        logits = torch.einsum('nc,mc->nm', [pred, keys]) / self.temperature  # [n, sum n]
+        labels = torch.arange(len(pred), dtype=torch.long, device=pred.device) + offset  # [n]
+        return self.loss_module(logits, labels)
+
+
+def gather_uneven(x: Tensor) -> Tuple[Tensor, int]:
+    """Concatenate every process's ``x`` ([n_r, ...], n_r may differ) in rank order (as mmengine's
+    ``all_gather``: without gradient across processes; one process returns ``x`` itself).
+
+    Returns:
+        the concatenation [sum n_r, ...] and this process's offset in it (n_0 + … + n_{rank-1}).
+    """
+    if get_world_size() == 1:
+        return x, 0
+    sizes = [int(n) for n in torch.cat(all_gather(torch.tensor([len(x)], device=x.device)))]  # [world]
+    padded = torch.cat([x, x.new_zeros((max(sizes) - len(x), *x.shape[1:]))])  # [max n, ...]
+    parts = all_gather(padded.detach())
+    return torch.cat([part[:n] for part, n in zip(parts, sizes)]), sum(sizes[: get_rank()])
