@@ -3,26 +3,31 @@
 A shard holds ``<key>.jpg`` (or png/webp), ``<key>.json`` and ``<key>.txt``. The ``.json`` carries the
 detections in the crop tool's format (tools/dataset_converters/crop_laion_face.py): ``"faces": [{"box": [x1, y1,
 x2, y2], "landmarks": [[x, y] x 5], "score": 0.99}, ...]`` in pixels of the stored, EXIF-applied image. Each shard
-is indexed once (one sequential pass reading the headers and the ``.json`` members), then every sample is read by
-seeking to its image and cropped on the fly with :func:`mcf_mm.datasets.face_crop.crop_face`, exactly as the crop
-tool crops it.
+is indexed once (one sequential pass reading the headers and the ``.json`` members; under torch.distributed each
+rank indexes 1/W of the shards and the ranks all-gather the parts) into compact numpy columns
+(:class:`~mcf_mm.datasets.face_index.FaceIndex`), then every sample is read by seeking to its image and cropped on
+the fly with :func:`mcf_mm.datasets.face_crop.crop_face`, exactly as the crop tool crops it.
 """
 
 import json
 import math
 import multiprocessing as mp
+import time
 from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.dist import get_dist_info
 from mmengine.logging import print_log
+from torch.utils.data import get_worker_info
 
 from mcf_mm.registry import DATASETS
 
 from .decode import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image
 from .face_crop import crop_face
 from .face_image import build_pipeline
+from .face_index import FaceIndex
 from .file_io import DEFAULT_MAX_FILE_BYTES
 from .skip_counter import SkipCounter, SkipCountingMixin
 from .tar_index import IMAGE_EXTS, check_shard, expand_shards, iter_tar_members, read_span
@@ -82,6 +87,29 @@ def valid_face(f, need_landmarks: bool = False) -> bool:
     return not need_landmarks or _points(f.get('landmarks')) is not None
 
 
+def _subset_rows(indices: Union[Sequence[int], int], n: int) -> np.ndarray:
+    """Row numbers of BaseDataset's ``indices``: an int k = the first k (k >= 0) or the last -k rows, a sequence =
+    those rows in that order."""
+    if isinstance(indices, (int, np.integer)):
+        return np.arange(n)[:indices] if indices >= 0 else np.arange(n)[indices:]
+    rows = np.asarray(list(indices), np.int64)
+    if rows.size and not (-n <= rows.min() and rows.max() < n):
+        raise IndexError(f'subset indices must lie in [-{n}, {n}) for a dataset of {n} samples.')
+    return rows % n if n else rows
+
+
+def _all_gather_cpu(obj) -> list:
+    """Every rank's ``obj`` (picklable), in rank order, through a gloo group (no GPU memory under NCCL)."""
+    import torch.distributed as tdist
+
+    group = None if tdist.get_backend() == 'gloo' else tdist.new_group(backend='gloo')
+    out = [None] * tdist.get_world_size()
+    tdist.all_gather_object(out, obj, group=group)
+    if group is not None:
+        tdist.destroy_process_group(group)
+    return out
+
+
 INDEX_STATS = ('keys', 'no_image', 'no_json', 'bad_json', 'no_face', 'faces_below_thr', 'invalid_faces', 'samples')
 
 
@@ -93,19 +121,19 @@ def index_face_shard(
     center: str = 'box',
     cropped: bool = False,
     max_json_bytes: Optional[int] = DEFAULT_MAX_FILE_BYTES,
-) -> Tuple[List[dict], Dict[str, int], List[str]]:
+) -> Tuple[FaceIndex, Dict[str, int], List[str]]:
     """The samples of one shard (FaceShardDataset's arguments of the same names), in member order.
 
     Returns:
-        (entries: dict(shard_id, key, img_span, face, face_idx) - FaceShardDataset.get_data_info adds ``shard``,
-        counts of :data:`INDEX_STATS`, messages about a truncated/corrupt shard).
+        (the shard's rows as a :class:`FaceIndex`, counts of :data:`INDEX_STATS`, messages about a
+        truncated/corrupt shard).
     """
     stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
     problems: List[str] = []
     members: Dict[str, Dict[str, tuple]] = {}  # key -> {ext: (span, data)}, in first-member order
     for key, ext, span, blob in iter_tar_members(path, () if cropped else ('json',), max_json_bytes, problems):
         members.setdefault(key, {})[ext] = (span, blob)
-    entries = []
+    keys, spans, face_ids, faces = [], [], [], []
     for key, parts in members.items():
         stats['keys'] += 1
         img_ext = next((e for e in IMAGE_EXTS if e in parts), None)
@@ -113,16 +141,22 @@ def index_face_shard(
             stats['no_image'] += 1
             continue
         if cropped:
-            entries.append(dict(shard_id=shard_id, key=key, img_span=parts[img_ext][0], face=None, face_idx=-1))
+            keys.append(key)
+            spans.append(parts[img_ext][0])
+            face_ids.append(-1)
             continue
         part = parts.get('json')
         if part is None:
             stats['no_json'] += 1
             continue
         for face_idx, det in _faces_of(part[1], face, score_thr, center == 'landmarks', stats):
-            entries.append(dict(shard_id=shard_id, key=key, img_span=parts[img_ext][0], face=det, face_idx=face_idx))
-    stats['samples'] = len(entries)
-    return entries, stats, problems
+            keys.append(key)
+            spans.append(parts[img_ext][0])
+            face_ids.append(face_idx)
+            faces.append(det)
+    del members
+    stats['samples'] = len(keys)
+    return FaceIndex.build(shard_id, keys, spans, face_ids, None if cropped else faces), stats, problems
 
 
 def _faces_of(
@@ -182,7 +216,16 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
             once per epoch and no other sample is read twice; 'redraw': BaseDataset's behaviour (read another,
             random sample instead).
         index_workers: processes indexing shards in parallel (0 or 1: in this process). The result is the same.
-        **kwargs: BaseDataset's (``indices``, ``lazy_init``, ``serialize_data``, ...).
+        dist_index: under torch.distributed with W processes, rank r indexes shards r, r + W, ... and the ranks
+            all-gather the parts (the same index on every rank, as one process builds it, after ~1/W of the
+            work). Every rank must then build the dataset (as mmengine's Runner does); False: each rank indexes
+            every shard alone.
+        **kwargs: BaseDataset's (``indices``, ``lazy_init``; ``serialize_data`` has no effect: the index is
+            always the compact :class:`~mcf_mm.datasets.face_index.FaceIndex`).
+
+    The index (``self.index``) is a :class:`~mcf_mm.datasets.face_index.FaceIndex`: numpy columns, tens of
+    bytes per sample (``index_nbytes``), values exactly as parsed; ``data_list`` stays empty and
+    :meth:`get_data_info` builds each sample's dict from the columns.
     """
 
     METAINFO = dict(classes=None)
@@ -205,6 +248,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         exif_transpose: bool = True,
         on_bad: str = 'drop',
         index_workers: int = 0,
+        dist_index: bool = True,
         **kwargs,
     ) -> None:
         if face not in FACE_CHOICES:
@@ -223,7 +267,8 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         self.shard_paths: List[str] = []
         self.index_stats: Dict[str, int] = {}
         self.index_problems: List[str] = []
-        self._shard_ids = np.zeros(0, np.int64)
+        self.dist_index = bool(dist_index)
+        self.index: Optional[FaceIndex] = None  # built in full_init
         self.skip_counter = SkipCounter()  # shared by the DataLoader workers; sized in full_init
         super().__init__(ann_file='', data_root=data_root, pipeline=build_pipeline(pipeline), **kwargs)
 
@@ -231,17 +276,74 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         return f'{self.data_root}/{self.shards}'
 
     # ----------------------------------------------------------------------------------------------- index
-    def load_data_list(self) -> List[dict]:
-        """One sequential pass per shard (``index_workers`` shards at a time): member spans, and the detections of
-        every ``.json``."""
+    def _index_split(self) -> Tuple[int, int]:
+        """(rank, world size) of the distributed indexing; (0, 1) when it is off, not initialised, or in a
+        DataLoader worker (a forked worker must never join a collective)."""
+        if not self.dist_index or get_worker_info() is not None:
+            return 0, 1
+        return get_dist_info()
+
+    def build_index(self) -> Tuple[FaceIndex, List[str], Dict[str, int], List[str]]:
+        """Index the shards: one sequential pass per shard (member spans and the detections of every ``.json``).
+
+        Under torch.distributed (``dist_index``) rank r of W indexes shards r, r + W, ... (``index_workers`` at a
+        time) and the ranks all-gather their parts, so every rank gets the same index as one process would.
+
+        Returns:
+            (index, shard paths, counts of :data:`INDEX_STATS` over all shards, truncated/corrupt shard messages).
+        """
         paths = expand_shards(self.shards, self.data_root)
         if not paths:
             raise FileNotFoundError(
                 f'no tar shards match {self.shards!r} under {self.data_root!r}; point `data_root`/`shards` at '
                 'the img2dataset output folder.'
             )
-        for path in paths:  # every path is checked before any is read
+        for path in paths:  # every path is checked before any is read (on every rank: the same error)
             check_shard(path)
+        rank, world = self._index_split()
+        mine = list(range(rank, len(paths), world))
+        start = time.perf_counter()
+        try:
+            results = self._index_these(paths, mine)
+            error = None
+        except Exception as err:  # noqa: BLE001 - re-raised below on every rank, so no rank waits forever
+            if world == 1:
+                raise
+            results, error = [], f'{type(err).__name__}: {err}'
+        seconds = time.perf_counter() - start
+        if world > 1:
+            gathered = _all_gather_cpu((results, error))
+            failed = [f'rank {r}: {e}' for r, (_, e) in enumerate(gathered) if e is not None]
+            if failed:
+                raise RuntimeError(f'indexing the shards failed on {len(failed)} of {world} ranks: {"; ".join(failed)}')
+            results = sorted((res for part, _ in gathered for res in part), key=lambda res: res[0])
+        assert [res[0] for res in results] == list(range(len(paths)))  # every shard once, in shard order
+        stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
+        problems: List[str] = []
+        for _, _, shard_stats, shard_problems in results:
+            problems.extend(shard_problems)
+            for k, v in shard_stats.items():
+                stats[k] += v
+        index = FaceIndex.concat([res[1] for res in results])
+        del results
+        print_log(
+            f'FaceShardDataset: {len(index)} samples from {len(paths)} shards ({stats}); '
+            f'{len(problems)} truncated/corrupt shards{": " + "; ".join(problems[:3]) if problems else ""}; '
+            f'{len(mine)} shards indexed here in {seconds:.1f} s (rank {rank} of {world}); '
+            f'index {index.nbytes / max(len(index), 1):.0f} bytes per sample',
+            logger='current',
+        )
+        if not len(index):
+            raise ValueError(
+                f'the shards {paths[:3]}{" ..." if len(paths) > 3 else ""} hold no usable face: {stats} '
+                f'(face={self.face!r}, score_thr={self.score_thr}, center={self.center!r}, cropped={self.cropped}). '
+                'Lower `score_thr`, check that the .json members carry "faces", or set cropped=True for shards of '
+                'face crops.'
+            )
+        return index, paths, stats, problems
+
+    def _index_these(self, paths: List[str], shard_ids: List[int]) -> List[tuple]:
+        """[(shard_id, FaceIndex, stats, problems)] of the shards ``shard_ids``, ``index_workers`` at a time."""
         job = partial(
             index_face_shard,
             face=self.face,
@@ -250,55 +352,86 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
             cropped=self.cropped,
             max_json_bytes=self.max_file_bytes,
         )
-        if self.index_workers > 1 and len(paths) > 1:
+        args = [(s, paths[s]) for s in shard_ids]
+        if self.index_workers > 1 and len(args) > 1:
             ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-            with ctx.Pool(min(self.index_workers, len(paths))) as pool:
-                results = pool.starmap(job, enumerate(paths), chunksize=1)  # in shard order
+            with ctx.Pool(min(self.index_workers, len(args))) as pool:
+                results = pool.starmap(job, args, chunksize=1)  # in the order of args
         else:
-            results = [job(shard_id, path) for shard_id, path in enumerate(paths)]
-        data: List[dict] = []
-        stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
-        problems: List[str] = []
-        for entries, shard_stats, shard_problems in results:
-            data.extend(entries)
-            problems.extend(shard_problems)
-            for k, v in shard_stats.items():
-                stats[k] += v
-        del results
-        self.shard_paths, self.index_stats, self.index_problems = paths, stats, problems
-        self._shard_ids = np.fromiter((d['shard_id'] for d in data), np.int64, len(data))  # [N]
-        print_log(
-            f'FaceShardDataset: {len(data)} samples from {len(paths)} shards ({stats}); '
-            f'{len(problems)} truncated/corrupt shards{": " + "; ".join(problems[:3]) if problems else ""}',
-            logger='current',
-        )
-        if not data:
-            raise ValueError(
-                f'the shards {paths[:3]}{" ..." if len(paths) > 3 else ""} hold no usable face: {stats} '
-                f'(face={self.face!r}, score_thr={self.score_thr}, center={self.center!r}, cropped={self.cropped}). '
-                'Lower `score_thr`, check that the .json members carry "faces", or set cropped=True for shards of '
-                'face crops.'
-            )
-        return data
+            results = [job(*a) for a in args]
+        return [(s, *res) for (s, _), res in zip(args, results)]
 
-    def full_init(self) -> None:
-        if self._fully_initialized:
-            return
-        super().full_init()
-        if self._indices is not None or len(self._shard_ids) != len(self):  # a subset: shard ids of its samples
-            self._shard_ids = np.array([self.get_data_info(i)['shard_id'] for i in range(len(self))], np.int64)
-
-    def get_data_info(self, idx: int) -> dict:
-        """The sample's entry: shard (path), shard_id, key, img_span (offset, size), face, face_idx."""
-        info = super().get_data_info(idx)
-        info['shard'] = self.shard_paths[info['shard_id']]  # not stored per sample: it costs ~40 bytes each
-        return info
-
-    def shard_ids(self) -> np.ndarray:
-        """[N] int64 shard id (index into ``shard_paths``) of every sample; non-decreasing."""
+    def load_data_list(self) -> List[dict]:
+        """The samples as a list of dicts (what BaseDataset would store; this dataset keeps :class:`FaceIndex`
+        columns instead, see :meth:`full_init`). Builds the index if needed."""
         if not self._fully_initialized:
             self.full_init()
-        return self._shard_ids.copy()
+        return [self.get_data_info(i) for i in range(len(self))]
+
+    def full_init(self) -> None:
+        """Build the index (``self.index``), take the ``indices`` subset, size the shared skip counter."""
+        if self._fully_initialized:
+            return
+        self.index, self.shard_paths, self.index_stats, self.index_problems = self.build_index()
+        if self._indices is not None:
+            self.index = self.index.take(_subset_rows(self._indices, len(self.index)))
+        self._fully_initialized = True
+        self._resize_skip_counter()
+
+    def _resize_skip_counter(self) -> None:
+        if self.skip_counter.num_samples != len(self):
+            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, self._skip_source())
+
+    def __len__(self) -> int:
+        if not self._fully_initialized:
+            self.full_init()
+        return len(self.index)
+
+    def get_data_info(self, idx: int) -> dict:
+        """The sample's entry: shard (path), shard_id, key, img_span (offset, size), face (box, landmarks, score;
+        None for cropped shards), face_idx, sample_idx. Built from the columns on each call."""
+        if not self._fully_initialized:
+            self.full_init()
+        n = len(self.index)
+        if not -n <= idx < n:
+            raise IndexError(f'sample index {idx} is out of range for a dataset of {n} samples.')
+        idx = int(idx) % n
+        info = self.index.row(idx)
+        info['shard'] = self.shard_paths[info['shard_id']]
+        info['sample_idx'] = idx
+        return info
+
+    def get_subset_(self, indices: Union[Sequence[int], int]) -> None:
+        """Keep only ``indices`` (BaseDataset's meaning: an int = the first/last few, a sequence = those rows)."""
+        self.index = self.index.take(_subset_rows(indices, len(self)))
+        self._resize_skip_counter()
+
+    def get_subset(self, indices: Union[Sequence[int], int]) -> 'FaceShardDataset':
+        """A copy holding only ``indices`` (with its own skip counter)."""
+        if not self._fully_initialized:
+            self.full_init()
+        index, self.index = self.index, None
+        try:
+            sub = self._copy_without_annotation()
+        finally:
+            self.index = index
+        sub.index = index.take(_subset_rows(indices, len(index)))
+        sub._resize_skip_counter()
+        return sub
+
+    @property
+    def index_nbytes(self) -> int:
+        """Bytes the sample index takes (its numpy arrays)."""
+        if not self._fully_initialized:
+            self.full_init()
+        return self.index.nbytes
+
+    def shard_ids(self) -> np.ndarray:
+        """[N] int64 shard id (index into ``shard_paths``) of every sample; non-decreasing (unless ``indices`` /
+        ``get_subset`` reordered the samples)."""
+        if not self._fully_initialized:
+            self.full_init()
+        return self.index.shard_id.astype(np.int64)
 
     @property
     def num_shards(self) -> int:
