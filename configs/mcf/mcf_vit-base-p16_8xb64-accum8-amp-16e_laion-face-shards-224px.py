@@ -26,9 +26,9 @@ train_dataloader = dict(
 )
 train_cfg = dict(type='ResumableEpochBasedTrainLoop')
 mid_epoch_interval = 1000  # iterations
-# Epoch checkpoints are all kept; the mid-epoch ones (iter_*.pth) keep the newest 2. Only one of two checkpoint
-# hooks may use max_keep_ckpts (they share mmengine's keep list in the message hub).
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1))
+# The newest 3 epoch checkpoints (epoch_*.pth) and the newest 2 mid-epoch ones (iter_*.pth) are kept: each
+# CrashSafeCheckpointHook keeps its own list (tests/engine/test_checkpoint_keep.py).
+default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3))
 custom_hooks = _base_.custom_hooks + [
     dict(type='CrashSafeCheckpointHook', by_epoch=False, interval=mid_epoch_interval, max_keep_ckpts=2, save_last=False)
 ]

@@ -11,6 +11,7 @@ from mcf_mm.registry import HOOKS
 from ..checkpoint_io import remove_partial_writes, write_text_file
 
 _PENDING_KEY = 'ckpts_to_remove'
+_LEGACY_KEEP_KEY = 'keep_ckpt_ids'  # mmengine's key, shared by all checkpoint hooks
 
 
 @HOOKS.register_module()
@@ -21,7 +22,11 @@ class CrashSafeCheckpointHook(CheckpointHook):
       ``FaceRunner.save_checkpoint``), so ``last_checkpoint`` is never empty and never names a partial file;
     - with ``max_keep_ckpts`` (and ``save_best``) an old checkpoint is removed only after the new one and
       ``last_checkpoint`` are complete; removals a kill interrupted are finished at the next start;
-    - temporary files of an interrupted write are deleted at the next start.
+    - temporary files of an interrupted write are deleted at the next start;
+    - each hook keeps its own list of kept checkpoints (message-hub key ``keep_ckpt_ids:<filename_tmpl>``, see
+      :meth:`keep_key`), so an epoch hook and an iteration hook may both set ``max_keep_ckpts``; a checkpoint
+      written before, with mmengine's one ``keep_ckpt_ids`` list, gives that list to the hook(s) of whose name
+      template every listed checkpoint file exists.
     ``FaceRunner`` uses it in place of mmengine's ``CheckpointHook`` with the options of
     ``default_hooks.checkpoint``.
     """
@@ -46,8 +51,35 @@ class CrashSafeCheckpointHook(CheckpointHook):
                 for path in remove_partial_writes(folder):
                     runner.logger.warning(f'Removed {path}, left by an interrupted checkpoint write.')
 
+    def keep_key(self) -> str:
+        """The message-hub key of this hook's kept checkpoint steps (one per file name template)."""
+        return f'{_LEGACY_KEEP_KEY}:{self.filename_tmpl}'
+
+    def _own_keep_ids(self, runner) -> list:
+        """This hook's kept steps: its own key, else (a checkpoint of the shared list) mmengine's list when
+        every checkpoint it names is a file of this hook's name template."""
+        info = runner.message_hub.runtime_info
+        if self.keep_key() in info:
+            return list(info[self.keep_key()])
+        legacy = list(info.get(_LEGACY_KEEP_KEY) or [])
+        if legacy and '://' not in self.checkpoint_dir(runner):
+            folder = self.checkpoint_dir(runner)
+            return legacy if all(osp.exists(osp.join(folder, self.filename_tmpl.format(s))) for s in legacy) else []
+        return legacy
+
     def before_train(self, runner) -> None:
-        super().before_train(runner)
+        info = runner.message_hub.runtime_info
+        shared = info.get(_LEGACY_KEEP_KEY)
+        info[_LEGACY_KEEP_KEY] = self._own_keep_ids(runner)  # mmengine's before_train reads (and trims) it there
+        try:
+            super().before_train(runner)
+        finally:
+            if shared is None:
+                info.pop(_LEGACY_KEEP_KEY, None)
+            else:
+                info[_LEGACY_KEEP_KEY] = shared
+        if self.max_keep_ckpts > 0:
+            runner.message_hub.update_info(self.keep_key(), list(self.keep_ckpt_ids))
         self._resolved_out_dir = self.out_dir
         pending = runner.message_hub.get_info(_PENDING_KEY) or []
         keep = {str(self.out_dir_path(step)) for step in getattr(self, 'keep_ckpt_ids', [])}
@@ -80,7 +112,7 @@ class CrashSafeCheckpointHook(CheckpointHook):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated.append(self.out_dir_path(self.keep_ckpt_ids.popleft()))
             self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+            runner.message_hub.update_info(self.keep_key(), list(self.keep_ckpt_ids))
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
