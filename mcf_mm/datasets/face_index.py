@@ -58,7 +58,8 @@ class FloatColumn:
                 break
             if np.array_equal(ints / 10.0**k, x):  # the decoding of values()
                 return cls(small_ints(ints), k)
-        f32 = x.astype(np.float32)
+        with np.errstate(over='ignore'):  # values beyond float32's range become inf: not exact, float64 kept
+            f32 = x.astype(np.float32)
         return cls(f32 if np.array_equal(f32.astype(np.float64), x) else x, -1)
 
     def values(self, rows=slice(None)) -> np.ndarray:
