@@ -14,6 +14,7 @@ non-reentrant checkpointing holds them outside the hooks.
 """
 
 import argparse
+import gc
 import os.path as osp
 import tempfile
 from typing import Dict
@@ -173,6 +174,8 @@ def main() -> None:
                 model = MODELS.build(cfg.model)
                 model.init_weights()
                 measured.append(saved_activation_bytes(model, n, img, ckpt))
+                del model  # one full-size model in host memory at a time
+                gc.collect()
             per_sample = (measured[1] - measured[0]) / b  # the batch-independent part (bf16 weight copies) cancels
             rows.append((ckpt, per_sample * batch))
             print(
