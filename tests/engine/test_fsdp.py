@@ -15,6 +15,7 @@ from mmengine.registry import init_default_scope
 import mcf_mm  # noqa: F401
 from mcf_fixtures.dist import free_port
 from mcf_fixtures.tiny import REPO, tiny_overrides
+from mcf_mm.engine import read_runner_checkpoint
 from mcf_mm.engine.fsdp import FaceFSDPStrategy, MCFShardedDataParallel, block_types, trainable_only
 from mcf_mm.registry import MODELS
 
@@ -40,7 +41,9 @@ def vit_params(dims: int, layers: int, patch: int, img: int = 224, final_norm: b
 
 
 @pytest.mark.parametrize(
-    'config, dims, layers, patch, batch, accum', [(LARGE, 1024, 24, 16, 64, 8), (HUGE, 1280, 32, 14, 32, 16)]
+    'config, dims, layers, patch, batch, accum',
+    [(LARGE, 1024, 24, 16, 64, 8), (HUGE, 1280, 32, 14, 32, 16)],
+    ids=['vit-large', 'vit-huge'],
 )
 def test_large_and_huge_configs_build_on_the_meta_device(tiny_teacher, config, dims, layers, patch, batch, accum):
     cfg = Config.fromfile(config)
@@ -127,6 +130,13 @@ def test_two_gloo_processes_train_ema_checkpoints_and_hostile_files(tmp_path, ti
         assert open(osp.join(work, f'checks_rank{rank}.txt')).read().split() == checks
     log = open(glob.glob(osp.join(work, '*', '*.log'))[0]).read()
     assert 'Epoch(train) [1][2/2]' in log and 'loss_contrast' in log
+    # the full checkpoint loads strictly into the model without FSDP (the teacher's keys come from its file)
+    ckpt = read_runner_checkpoint(osp.join(work, 'full.pth'))
+    init_default_scope('mcf_mm')
+    plain = MODELS.build(Config.fromfile(config).model)
+    plain.load_state_dict(ckpt['state_dict'], strict=True)
+    name = 'target.backbone.layers.1.attn.qkv.weight'
+    assert torch.equal(plain.state_dict()[name], ckpt['state_dict'][name])
 
 
 @pytest.mark.slow
