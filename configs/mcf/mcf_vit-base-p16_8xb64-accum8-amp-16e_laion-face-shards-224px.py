@@ -6,22 +6,28 @@
 #   ... --resume   (after an interruption: continues from the newest checkpoint, mid-epoch ones included)
 # A mid-epoch resume needs the same number of GPUs, batch size, sampler seed and shards; otherwise it is refused
 # (resume from an epoch_*.pth instead). 1000 is a multiple of accumulative_counts=8: a checkpoint never falls
-# inside an accumulation window, so the resumed run also sums the same gradients.
+# inside an accumulation window, so the resumed run also sums the same gradients. RNGStateHook (in the base's
+# custom_hooks) stores every rank's RNG state (masks) in each checkpoint.
 _base_ = ['./mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py']
 # mmengine refuses two bases that define the same keys, so the shard data is restated here; the test
-# tests/engine/test_shard_resume.py checks it equals configs/_base_/datasets/face_shards_224.py.
+# tests/engine/test_shard_resume.py checks it is configs/_base_/datasets/face_shards_224.py's with the dataset
+# wrapped in SampleSeededDataset and the sampler's sample_seeds=True: each sample's random flip is seeded by
+# (sampler seed, epoch, index), so a resumed run flips every sample as the uninterrupted run does.
 data_root = '{{$MCF_MM_DATA:data}}/laion_face_shards/'
 train_dataloader = dict(
-    sampler=dict(_delete_=True, type='ShardSampler', shuffle=True),
+    sampler=dict(_delete_=True, type='ShardSampler', shuffle=True, sample_seeds=True),
     collate_fn=dict(_delete_=True, type='drop_bad_collate'),
     dataset=dict(
         _delete_=True,
-        type='FaceShardDataset',
-        data_root=data_root,
-        shards='*.tar',
-        face='largest',
-        on_bad='drop',
-        pipeline=_base_.train_pipeline,
+        type='SampleSeededDataset',
+        dataset=dict(
+            type='FaceShardDataset',
+            data_root=data_root,
+            shards='*.tar',
+            face='largest',
+            on_bad='drop',
+            pipeline=_base_.train_pipeline,
+        ),
     ),
 )
 train_cfg = dict(type='ResumableEpochBasedTrainLoop')

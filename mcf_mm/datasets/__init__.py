@@ -7,6 +7,7 @@ from .face_image import FaceImageDataset, SkimageFaceDataset
 from .face_shards import FaceShardDataset, select_faces
 from .file_io import read_regular_file
 from .image_text_tar import ImageTextTarDataset, TokenizeText, expand_shards
+from .sample_seed import SampleSeededDataset, sample_seeds
 from .shard_sampler import ShardSampler
 from .shard_writer import ShardWriter
 from .skip_counter import SkipCounter
@@ -34,4 +35,6 @@ __all__ = [
     'read_span',
     'drop_bad_collate',
     'ShardSampler',
+    'SampleSeededDataset',
+    'sample_seeds',
 ]

@@ -9,10 +9,12 @@ at the end of ``S`` are not used in epoch ``e`` (a different few each epoch unde
 
 DataLoader workers get whole batches of the rank's block (map-style dataset: the sampler runs in the main process),
 so no sample is read twice in an epoch. :meth:`ShardSampler.skip` starts the next epoch iteration part-way, which
-:class:`mcf_mm.engine.ResumableEpochBasedTrainLoop` uses to resume in the middle of an epoch.
+:class:`mcf_mm.engine.ResumableEpochBasedTrainLoop` uses to resume in the middle of an epoch. With
+``sample_seeds=True`` the sampler yields ``(index, seed)`` pairs for :class:`mcf_mm.datasets.SampleSeededDataset`
+(seed: :func:`mcf_mm.datasets.sample_seed.sample_seeds` of (sampler seed, epoch, index)).
 """
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -20,6 +22,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from mcf_mm.registry import DATA_SAMPLERS
+
+from .sample_seed import sample_seeds as _sample_seeds
 
 
 def shard_runs(shard_ids: np.ndarray) -> list:
@@ -66,9 +70,18 @@ class ShardSampler(Sampler):
         seed: base seed of the permutations (epoch ``e`` uses ``seed + e``); None: drawn once on rank 0 and
             shared by all ranks (mmengine's ``sync_random_seed``), so a mid-epoch resume adopts the checkpoint's.
         round_up: must be False: the ``N % world_size`` leftover samples of an epoch are left out, never repeated.
+        sample_seeds: yield ``(index, seed)`` pairs, the seed a function of (``seed``, epoch, index) only, for a
+            dataset wrapped in :class:`mcf_mm.datasets.SampleSeededDataset` (data augmentation seeded per sample).
     """
 
-    def __init__(self, dataset, shuffle: bool = True, seed: Optional[int] = None, round_up: bool = False) -> None:
+    def __init__(
+        self,
+        dataset,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        round_up: bool = False,
+        sample_seeds: bool = False,
+    ) -> None:
         if round_up:
             raise ValueError(
                 'ShardSampler does not repeat samples to fill the last rank (round_up=True); it leaves the '
@@ -76,7 +89,7 @@ class ShardSampler(Sampler):
             )
         rank, world_size = get_dist_info()
         self.rank, self.world_size = rank, world_size
-        self.dataset, self.shuffle = dataset, shuffle
+        self.dataset, self.shuffle, self.sample_seeds = dataset, shuffle, bool(sample_seeds)
         self.seed_drawn = seed is None
         self.seed = sync_random_seed() if seed is None else int(seed)
         self.epoch = 0
@@ -103,9 +116,12 @@ class ShardSampler(Sampler):
         n = self.num_samples
         return order[self.rank * n : (self.rank + 1) * n]
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[Union[int, Tuple[int, int]]]:
         start, self._skip = self._skip, 0  # one shot
-        return iter(self.rank_block()[start:].tolist())
+        block = self.rank_block()[start:].tolist()
+        if not self.sample_seeds:
+            return iter(block)
+        return iter(zip(block, _sample_seeds(self.seed, self.epoch, block).tolist()))
 
     def __len__(self) -> int:
         return self.num_samples

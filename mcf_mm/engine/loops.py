@@ -10,6 +10,7 @@ continues the batch index there; a mid-epoch resume whose sampling set-up change
 
 from typing import Dict, List, Optional, Tuple, Union
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
@@ -64,6 +65,10 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     batch size, sampler seed and type, shuffle flag, dataset length and batches per epoch; otherwise a mid-epoch
     resume raises ``RuntimeError`` naming what changed (a sampler seed that was drawn at random, ``seed=None``,
     takes the checkpoint's). A resume at an epoch boundary is always allowed.
+
+    A DataLoader without a ``generator`` gets one (seeded with the runner's seed): the worker base seed it draws
+    for each new iterator then comes from it, not from the global torch RNG, so the model's random stream (masks,
+    restored by :class:`mcf_mm.engine.RNGStateHook`) is the same whether or not the run was resumed.
     """
 
     def __init__(
@@ -76,6 +81,10 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         dynamic_intervals: Optional[List[Tuple[int, int]]] = None,
     ) -> None:
         super().__init__(runner, dataloader, max_epochs, val_begin, val_interval, dynamic_intervals)
+        if isinstance(self.dataloader, DataLoader) and self.dataloader.generator is None:
+            generator = torch.Generator()
+            generator.manual_seed(int(getattr(runner, 'seed', None) or 0))
+            self.dataloader.generator = generator
         self.resumed_record: Optional[dict] = None
         self.resumed_from = False
         self._batch_in_iter: Optional[int] = None  # batch index while its after_train_iter hooks run

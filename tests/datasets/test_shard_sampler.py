@@ -159,3 +159,102 @@ def test_drop_bad_collate_removes_none_and_refuses_an_all_bad_batch():
     assert list(out['idx']) == [0, 2]
     with pytest.raises(RuntimeError, match='all 3 samples'):
         drop_bad_collate([None, None, None])
+
+
+def splitmix64(x: int) -> int:
+    """SplitMix64's finaliser, written with Python integers (the reference for the vectorised one)."""
+    m = (1 << 64) - 1
+    x = (x + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    return x ^ (x >> 31)
+
+
+def test_sample_seeds_pairs_depend_on_seed_epoch_and_index_only(monkeypatch):
+    from mcf_mm.datasets import sample_seeds
+
+    ds = ShardedIds(SIZES)
+    for epoch in (0, 3):
+        one = samplers(ds, 1, monkeypatch, seed=7, sample_seeds=True)[0]
+        one.set_epoch(epoch)
+        pairs = list(one)
+        assert [i for i, _ in pairs] == spec_order(SIZES, 7, epoch)  # the same order, each index with a seed
+        for i, s in pairs:
+            assert s == splitmix64(splitmix64(splitmix64(7) ^ epoch) ^ i) & 0xFFFFFFFF
+        assert sample_seeds(7, epoch, [i for i, _ in pairs]).tolist() == [s for _, s in pairs]
+        # another world size gives a sample the same seed; a skip yields the tail of the same pairs
+        two = samplers(ds, 2, monkeypatch, seed=7, sample_seeds=True)
+        for s in two:
+            s.set_epoch(epoch)
+        seeds = dict(pairs)
+        assert all(seeds[i] == s for r in two for i, s in r)
+        two[1].skip(4)
+        tail, whole = list(two[1]), list(two[1])
+        assert tail == whole[4:]
+    assert len({s for _, s in pairs}) == len(pairs)  # distinct seeds within the epoch
+    monkeypatch.setattr(shard_sampler, 'get_dist_info', lambda: (0, 1))
+    a, b = ShardSampler(ds, seed=7, sample_seeds=True), ShardSampler(ds, seed=7, sample_seeds=True)
+    b.set_epoch(1)
+    assert dict(a) != dict(b)  # a new epoch draws new seeds for the same samples
+
+
+class RandomDraws:
+    """A sharded dataset whose samples are random draws (python, numpy, torch), with SampleSeededDataset's
+    delegated attributes."""
+
+    metainfo = dict(name='draws')
+
+    def __init__(self):
+        self.inner_ids = ShardedIds(SIZES)
+        self.skip_counter = object()
+        self.num_skipped = 3
+
+    def __len__(self):
+        return len(self.inner_ids)
+
+    def shard_ids(self):
+        return self.inner_ids.shard_ids()
+
+    def __getitem__(self, idx):
+        import random
+
+        return int(idx), random.random(), float(np.random.rand()), float(torch.rand(()))
+
+
+def _seeded_draws(seed):
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return random.random(), float(np.random.rand()), float(torch.rand(()))
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_sample_seeded_dataset_reads_each_sample_with_its_seed(workers, monkeypatch):
+    from mcf_mm.datasets import SampleSeededDataset
+    from mcf_mm.engine.hooks.skipped_images_hook import find_skip_counters
+
+    inner = RandomDraws()
+    ds = SampleSeededDataset(inner)
+    assert len(ds) == 26 and ds.metainfo == {'name': 'draws'} and ds.num_skipped == 3
+    assert np.array_equal(ds.shard_ids(), inner.shard_ids()) and find_skip_counters(ds) == [inner.skip_counter]
+    monkeypatch.setattr(shard_sampler, 'get_dist_info', lambda: (0, 1))
+    sampler = ShardSampler(ds, seed=5, sample_seeds=True)
+    sampler.set_epoch(2)
+    pairs = list(sampler)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    loader = DataLoader(ds, batch_size=4, sampler=sampler, num_workers=workers, collate_fn=list)
+    got = [row for batch in loader for row in batch]
+    assert [row[0] for row in got] == [i for i, _ in pairs]
+    for (i, seed), row in zip(pairs, got):
+        assert row[1:] == pytest.approx(_seeded_draws(seed), abs=0)  # the draws of a fresh seed(seed)
+    if workers == 0:  # read in the main process: its RNG is as before the reads (apart from the loader's own draw)
+        torch.set_rng_state(before)
+        torch.empty((), dtype=torch.int64).random_()  # the DataLoader iterator's base seed
+        expected = torch.rand(3)
+        torch.manual_seed(123)
+        list(DataLoader(ds, batch_size=4, sampler=sampler, num_workers=0, collate_fn=list))
+        assert torch.equal(torch.rand(3), expected)
+    assert ds[7][0] == 7  # a plain index reads without seeding

@@ -99,6 +99,8 @@ def test_two_ranks_two_workers_no_sample_twice_skips_exact(runs):
     assert [ids for *_, ids in recs[0][:4]] != [ids for *_, ids in recs[0][4:]]  # a new order per epoch
     # SkippedImagesHook, summed over ranks and workers: the 2 planted samples, each read once per epoch
     assert skip_reports(runs.straight) == [(1, 2, 2, 24), (2, 2, 4, 48)]
+    log = open(sorted(osp.join(d, f) for d, _, fs in os.walk(runs.straight) for f in fs if f.endswith('.log'))[-1])
+    assert 'dataset length 24 (all ranks), 12 per rank per epoch.' in log.read()
 
 
 @pytest.mark.slow
@@ -123,6 +125,21 @@ def test_resume_after_a_mid_epoch_checkpoint_trains_the_same_samples(runs):
     assert skip_reports(runs.killed) == [(2, expected_bad, expected_bad, WORLD * (12 - consumed * BATCH))]
     log = runs.run_resumed.stdout + runs.run_resumed.stderr
     assert 'Resumed in the middle of epoch 2: skipping its first 2 batches (6 samples per rank)' in log
+    assert 'Restored RNG states from the checkpoint (one per rank).' in log
+
+
+@pytest.mark.slow
+def test_resumed_run_ends_with_the_uninterrupted_runs_weights(runs):
+    """Flips seeded per sample (ShardSampler sample_seeds + SampleSeededDataset) and every rank's RNG state
+    (masks) restored from the mid-epoch checkpoint: the resumed run's final weights are the uninterrupted run's."""
+    assert runs.run_resumed.returncode == 0, runs.run_resumed.stderr[-3000:]
+    final = f'epoch_{EPOCHS}.pth'
+    a, b = (torch.load(osp.join(d, final), map_location='cpu', weights_only=True) for d in (runs.straight, runs.killed))
+    assert a['state_dict'].keys() == b['state_dict'].keys() and len(a['state_dict']) > 50
+    differ = [k for k in a['state_dict'] if not torch.equal(a['state_dict'][k], b['state_dict'][k])]
+    assert differ == []
+    ranks = torch.load(osp.join(runs.frozen, f'iter_{KILL_AT}.pth'), map_location='cpu', weights_only=True)
+    assert len(ranks['rng_state_ranks']) == WORLD  # each rank's own RNG state, as plain data
 
 
 @pytest.mark.slow
@@ -257,7 +274,10 @@ def test_shard_configs():
         osp.join(repo, 'configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py')
     )
     base = Config.fromfile(osp.join(repo, 'configs/_base_/datasets/face_shards_224.py'))
-    assert shards.train_dataloader.to_dict() == base.train_dataloader.to_dict()
+    seeded = base.train_dataloader.to_dict()  # the base's data with per-sample seeds
+    seeded['dataset'] = dict(type='SampleSeededDataset', dataset=seeded['dataset'])
+    seeded['sampler'] = dict(seeded['sampler'], sample_seeds=True)
+    assert shards.train_dataloader.to_dict() == seeded
     ds = base.train_dataloader.dataset
     assert ds.type == 'FaceShardDataset' and ds.pipeline == recipe.train_dataloader.dataset.pipeline
     assert base.train_dataloader.sampler.type == 'ShardSampler'
@@ -269,3 +289,18 @@ def test_shard_configs():
     (mid,) = [h for h in shards.custom_hooks if h.type == 'CrashSafeCheckpointHook']
     assert mid.by_epoch is False and mid.interval % shards.optim_wrapper.accumulative_counts == 0
     assert shards.default_hooks.checkpoint.interval == 1  # epoch checkpoints as well
+    assert shards.default_hooks.checkpoint.max_keep_ckpts > 0 and mid.max_keep_ckpts > 0  # both bounded
+    assert 'RNGStateHook' in [h.type for h in shards.custom_hooks]  # every rank's RNG state in each checkpoint
+
+
+def test_the_loop_keeps_dataloader_seeds_out_of_the_global_rng(monkeypatch):
+    """A new DataLoader iterator draws its base seed from the loop-given generator, not the global torch RNG (a
+    resumed run creates one mid-epoch where the uninterrupted run does not)."""
+    loop, _ = _loop(monkeypatch, world=1, seed=3, n=12, batch=3)
+    assert isinstance(loop.dataloader.generator, torch.Generator)
+    torch.manual_seed(11)
+    expected = torch.rand(4)
+    torch.manual_seed(11)
+    iter(loop.dataloader)
+    iter(loop.dataloader)
+    assert torch.equal(torch.rand(4), expected)

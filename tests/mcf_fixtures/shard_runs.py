@@ -119,18 +119,20 @@ def shard_config(
     exit_at: int = 0,
     seed: int = 0,
 ) -> str:
-    """Python text of a tiny MCF config on cropped shards, with the shard sampler, resumable loop, mid-epoch
-    checkpoints every ``ckpt_interval`` iterations (all kept) and the sample recorder (and the exit hook)."""
+    """Python text of a tiny MCF config on cropped shards, with the shard sampler (per-sample seeds, the dataset
+    wrapped in SampleSeededDataset), resumable loop, mid-epoch checkpoints every ``ckpt_interval`` iterations (all
+    kept), the RNG state hook and the sample recorder (and the exit hook)."""
     exit_hook = f"dict(type='ExitAfterCheckpointHook', at={exit_at})," if exit_at else ''
     extra = f"""
 custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine',
                                'mcf_fixtures.shard_runs'], allow_failed_imports=False)
 train_dataloader = dict(
     batch_size={batch_size}, num_workers={num_workers}, persistent_workers={num_workers > 0}, pin_memory=False,
-    sampler=dict(_delete_=True, type='ShardSampler', shuffle=True, seed={seed}),
+    sampler=dict(_delete_=True, type='ShardSampler', shuffle=True, seed={seed}, sample_seeds=True),
     collate_fn=dict(_delete_=True, type='drop_bad_collate'),
-    dataset=dict(_delete_=True, type='FaceShardDataset', data_root={data_root!r}, shards='*.tar', cropped=True,
-                 on_bad='drop', min_checked=1000, pipeline=train_pipeline))
+    dataset=dict(_delete_=True, type='SampleSeededDataset', dataset=dict(
+        type='FaceShardDataset', data_root={data_root!r}, shards='*.tar', cropped=True, on_bad='drop',
+        min_checked=1000, pipeline=train_pipeline)))
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs={max_epochs})
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=-1))
 custom_hooks = [

@@ -7,8 +7,9 @@ show whether each claim holds. Prints PASS/FAIL per claim with its numbers; exit
 Steps: ``make_face_shards.py`` writes ``--num-images`` UTKFace photos ($MCF_MM_DATA/utkface/data/images) as
 img2dataset shards with MTCNN detections; ``--corrupt`` image members of shard 1 are overwritten with bytes that
 do not decode (their json keeps the face, so they stay samples); the run uses the shard recipe
-(configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py: FaceShardDataset, ShardSampler,
-drop_bad_collate, ResumableEpochBasedTrainLoop) with a tiny ViT, and ``dataset.indices`` keeps the first
+(configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py: FaceShardDataset in
+SampleSeededDataset, ShardSampler with per-sample seeds, drop_bad_collate, ResumableEpochBasedTrainLoop,
+RNGStateHook) with a tiny ViT, random flips, and ``dataset.indices`` keeps the first
 N - N % nproc samples so that every sample is used in every epoch. Runs: an uninterrupted one, one killed at a
 random moment after the first mid-epoch checkpoint of epoch 2, and its resume. A hook of this module (imported by
 the runs through ``custom_imports``) appends every trained batch's ``sample_idx`` to ``samples_rank<r>.txt``.
@@ -16,7 +17,8 @@ the runs through ``custom_imports``) appends every trained batch's ``sample_idx`
 Claims: (1) no sample is trained twice in an epoch across ranks and workers, every readable sample once; (2) the
 skipped count (SkippedImagesHook, over ranks and workers) equals the planted count in every epoch; (3) the resumed
 run starts at the batch after the checkpoint and trains exactly the samples of the uninterrupted run from there
-(same iterations, batch indices and ids on every rank), reading only the rest of the epoch.
+(same iterations, batch indices and ids on every rank), reading only the rest of the epoch; (4) the resumed run's
+final weights equal the uninterrupted run's (``torch.equal`` on every tensor of the last epoch checkpoint).
 """
 
 import argparse
@@ -85,7 +87,8 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size={batch}, num_workers={workers}, persistent_workers=True, pin_memory=False,
                         sampler=dict(seed={seed}),
-                        dataset=dict(data_root={shards!r}, size=64, indices={indices}, pipeline=train_pipeline))
+                        dataset=dict(dataset=dict(data_root={shards!r}, size=64, indices={indices},
+                                                  pipeline=train_pipeline)))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', accumulative_counts=1,
                      optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0, end={epochs})]
@@ -426,6 +429,18 @@ def main() -> None:
         f'resumed epoch {epoch + 1}: only the rest of the epoch is read, skips counted exactly',
         f'{first and first[3]} reads (expected {args.nproc} x ({n_rank} - {consumed} x {args.batch_size}) = '
         f'{tail_reads}), {first and first[1]} skipped + {trained_tail} trained',
+    )
+    final_ckpt = f'epoch_{args.epochs}.pth'
+    a, b = (
+        torch.load(osp.join(d, final_ckpt), map_location='cpu', weights_only=True)['state_dict']
+        for d in (straight, killed)
+    )
+    differ = [k for k in a if k not in b or not torch.equal(a[k], b[k])]
+    claims(
+        a.keys() == b.keys() and not differ,
+        "the resumed run's final weights equal the uninterrupted run's",
+        f'{final_ckpt}: {len(a) - len(differ)} of {len(a)} tensors equal (torch.equal)'
+        + (f'; differ: {", ".join(differ[:5])}' if differ else ''),
     )
     claims(
         final == len(planted),

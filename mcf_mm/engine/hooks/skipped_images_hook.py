@@ -64,10 +64,13 @@ class SkippedImagesHook(Hook):
             return
         counts = reduce_skip_counts(counters)
         runner.message_hub.update_info('num_skipped_images', counts['skipped'])
+        loader = runner.train_dataloader
+        per_rank = getattr(loader, 'sampler', None)
+        per_rank = f', {len(per_rank)} per rank per epoch' if hasattr(per_rank, '__len__') else ''
         runner.logger.info(
             f'{when}: skipped {counts["skipped"]} unreadable images ({counts["skip_events"]} failed reads of '
-            f'{counts["checked"]}, {counts["world_size"]} rank(s)); dataset length '
-            f'{len(runner.train_dataloader.dataset)} per rank.'
+            f'{counts["checked"]}, {counts["world_size"]} rank(s)); dataset length {len(loader.dataset)} '
+            f'(all ranks){per_rank}.'
         )
 
     def after_train_epoch(self, runner) -> None:
