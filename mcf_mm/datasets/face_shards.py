@@ -99,13 +99,15 @@ def _subset_rows(indices: Union[Sequence[int], int], n: int) -> np.ndarray:
 
 
 def _all_gather_cpu(obj) -> list:
-    """Every rank's ``obj`` (picklable), in rank order, through a gloo group (no GPU memory under NCCL)."""
+    """Every rank's ``obj`` (picklable), in rank order, through a new gloo group (CPU memory, whatever the default
+    backend: under NCCL the index never passes through GPU memory). Every rank must call it."""
     import torch.distributed as tdist
 
-    group = None if tdist.get_backend() == 'gloo' else tdist.new_group(backend='gloo')
-    out = [None] * tdist.get_world_size()
-    tdist.all_gather_object(out, obj, group=group)
-    if group is not None:
+    group = tdist.new_group(backend='gloo')
+    try:
+        out = [None] * tdist.get_world_size()
+        tdist.all_gather_object(out, obj, group=group)
+    finally:
         tdist.destroy_process_group(group)
     return out
 
