@@ -368,3 +368,71 @@ def test_indices_and_subsets_take_the_rows(shards):
     assert [strip(full.get_data_info(i)) for i in range(2)] == [strip(rows[2]), strip(rows[1])]
     with pytest.raises(IndexError, match='out of range'):
         full.get_data_info(2)
+
+
+def _own_pages(arrays) -> int:
+    """How many of the pages inside ``arrays`` (their first and last page left out: they may hold other data) are
+    mapped by this process alone (/proc/self/pagemap bit 56): in a forked child, the pages it copied."""
+    own = 0
+    with open('/proc/self/pagemap', 'rb') as f:
+        for a in arrays:
+            first, last = a.ctypes.data // 4096 + 1, (a.ctypes.data + a.nbytes) // 4096 - 1
+            f.seek(first * 8)
+            entries = np.frombuffer(f.read(max(last - first, 0) * 8), np.uint64)  # one per page
+            own += int(((entries >> np.uint64(56)) & np.uint64(1)).sum())
+    return own
+
+
+def _in_fork(work) -> list:
+    """``work()``'s list of ints, computed in a forked child."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(wfd, json.dumps(work()).encode())
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    out = b''
+    while chunk := os.read(rfd, 4096):
+        out += chunk
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return json.loads(out)
+
+
+@pytest.mark.skipif(not osp.exists('/proc/self/pagemap'), reason='needs Linux /proc/self/pagemap')
+def test_a_forked_worker_reads_the_index_without_copying_its_pages():
+    """A forked process reading rows that touch every page of every column copies none of the columns' memory
+    (the kernel's page map); writing to one column, the measurement's control, copies its pages."""
+    from mcf_mm.datasets.face_index import FaceIndex, FloatColumn, KeyColumn
+
+    n, rng = 400_000, np.random.default_rng(0)
+    index = FaceIndex(
+        shard_id=np.repeat(np.arange(40, dtype=np.int16), n // 40),
+        offset=rng.integers(0, 2**31, n).astype(np.int32),
+        size=rng.integers(0, 2**31, n).astype(np.int32),
+        key=KeyColumn(9, ints=np.arange(n, dtype=np.int32)),
+        face_idx=np.zeros(n, np.int8),
+        box=FloatColumn(rng.integers(0, 10**5, (n, 4)).astype(np.int32), 2),
+        landmarks=FloatColumn(rng.integers(0, 10**5, (n, 5, 2)).astype(np.int32), 2),
+        has_landmarks=np.ones(n, bool),
+        score=FloatColumn(rng.integers(0, 10**6, n).astype(np.int32), 6),
+    )
+    arrays = [index.shard_id, index.offset, index.size, index.key.ints, index.face_idx, index.has_landmarks]
+    arrays += [index.box.data, index.landmarks.data, index.score.data]
+    assert sum(a.nbytes for a in arrays) == index.nbytes
+    step = 4096 // 40  # the widest column (landmarks) has 40 bytes per row: every page is read
+
+    def read_then_write():
+        before = _own_pages(arrays)
+        rows = [index.row(i) for i in range(0, n, step)]
+        after_read = _own_pages(arrays)
+        index.offset[::1024] += 1  # one write per page of one column
+        return [before, after_read, _own_pages(arrays), len(rows)]
+
+    before, after_read, after_write, read = _in_fork(read_then_write)
+    assert read == -(-n // step)
+    pages = sum(a.nbytes // 4096 - 2 for a in arrays)
+    assert pages > 7000 and before == after_read, (before, after_read)  # no page of a column copied by reading
+    assert after_write - after_read >= index.offset.nbytes // 4096 - 2, (after_read, after_write)
