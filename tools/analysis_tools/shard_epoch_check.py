@@ -86,7 +86,7 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx']),
 ]
 train_dataloader = dict(batch_size={batch}, num_workers={workers}, persistent_workers=True, pin_memory=False,
-                        sampler=dict(seed={seed}),
+                        sampler=dict(seed={seed}, sample_seeds={sample_seeds}),
                         dataset=dict(dataset=dict(data_root={shards!r}, size=64, indices={indices},
                                                   pipeline=train_pipeline)))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', accumulative_counts=1,
@@ -117,6 +117,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--ckpt-interval', type=int, default=10, help='mid-epoch checkpoint every this many iterations')
     p.add_argument('--max-delay', type=float, default=1.0, help='kill up to this many seconds after the checkpoint')
     p.add_argument('--seed', type=int, default=0, help='sampler seed')
+    p.add_argument(
+        '--no-sample-seeds',
+        action='store_true',
+        help='a control: plain indices, no per-sample seeds (the flips of the resumed run then differ)',
+    )
     p.add_argument('--kill-seed', type=int, default=None, help='seed of the kill moment (default: random)')
     p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'shard_epoch_check'))
     return p.parse_args()
@@ -324,6 +329,7 @@ def main() -> None:
                 indices=n_used,
                 epochs=args.epochs,
                 interval=args.ckpt_interval,
+                sample_seeds=not args.no_sample_seeds,
             )
         )
     straight, killed = osp.join(work, 'straight'), osp.join(work, 'killed')
