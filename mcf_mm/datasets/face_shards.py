@@ -289,36 +289,41 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         """Index the shards: one sequential pass per shard (member spans and the detections of every ``.json``).
 
         Under torch.distributed (``dist_index``) rank r of W indexes shards r, r + W, ... (``index_workers`` at a
-        time) and the ranks all-gather their parts, so every rank gets the same index as one process would.
+        time) and the ranks all-gather their parts, so every rank gets the same index as one process would. An
+        error on a rank (a missing shard, a read error) is raised there after the all-gather, and as a
+        RuntimeError naming that rank on the others (no rank waits for a failed one).
 
         Returns:
             (index, shard paths, counts of :data:`INDEX_STATS` over all shards, truncated/corrupt shard messages).
         """
-        paths = expand_shards(self.shards, self.data_root)
-        if not paths:
-            raise FileNotFoundError(
-                f'no tar shards match {self.shards!r} under {self.data_root!r}; point `data_root`/`shards` at '
-                'the img2dataset output folder.'
-            )
-        for path in paths:  # every path is checked before any is read (on every rank: the same error)
-            check_shard(path)
         rank, world = self._index_split()
-        mine = list(range(rank, len(paths), world))
+        paths, mine, results, error = [], [], [], None
         start = time.perf_counter()
         try:
+            paths = self._checked_paths()
+            mine = list(range(rank, len(paths), world))
             results = self._index_these(paths, mine)
-            error = None
-        except Exception as err:  # noqa: BLE001 - re-raised below on every rank, so no rank waits forever
+        except Exception as err:  # noqa: BLE001 - raised after the all-gather, so that no rank waits forever
             if world == 1:
                 raise
-            results, error = [], f'{type(err).__name__}: {err}'
+            error = err
         seconds = time.perf_counter() - start
         if world > 1:
-            gathered = _all_gather_cpu((results, error))
-            failed = [f'rank {r}: {e}' for r, (_, e) in enumerate(gathered) if e is not None]
+            gathered = _all_gather_cpu((paths, results, None if error is None else f'{type(error).__name__}: {error}'))
+            if error is not None:
+                raise error  # this rank's own error; the other ranks raise a RuntimeError naming this rank
+            failed = []
+            for r, (their_paths, _, err) in enumerate(gathered):
+                if err is not None:
+                    failed.append(f'rank {r}: {err}')
+                elif their_paths != paths:
+                    failed.append(f'rank {r} found other shards ({len(their_paths)})')
             if failed:
-                raise RuntimeError(f'indexing the shards failed on {len(failed)} of {world} ranks: {"; ".join(failed)}')
-            results = sorted((res for part, _ in gathered for res in part), key=lambda res: res[0])
+                raise RuntimeError(
+                    f'indexing the shards failed on other ranks: {"; ".join(failed)} (this rank found {len(paths)} '
+                    'shards). Every rank must see the same shard files.'
+                )
+            results = sorted((res for _, part, _ in gathered for res in part), key=lambda res: res[0])
         assert [res[0] for res in results] == list(range(len(paths)))  # every shard once, in shard order
         stats: Dict[str, int] = dict.fromkeys(INDEX_STATS, 0)
         problems: List[str] = []
@@ -343,6 +348,18 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
                 'face crops.'
             )
         return index, paths, stats, problems
+
+    def _checked_paths(self) -> List[str]:
+        """The expanded shard list, every path checked before any is read."""
+        paths = expand_shards(self.shards, self.data_root)
+        if not paths:
+            raise FileNotFoundError(
+                f'no tar shards match {self.shards!r} under {self.data_root!r}; point `data_root`/`shards` at '
+                'the img2dataset output folder.'
+            )
+        for path in paths:
+            check_shard(path)
+        return paths
 
     def _index_these(self, paths: List[str], shard_ids: List[int]) -> List[tuple]:
         """[(shard_id, FaceIndex, stats, problems)] of the shards ``shard_ids``, ``index_workers`` at a time."""

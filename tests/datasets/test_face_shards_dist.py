@@ -43,12 +43,15 @@ def test_two_ranks_index_half_the_shards_each_and_hold_the_single_process_index(
     records = write_face_shards(plain, n_shards=5, per_shard=6)
     _mixed_folder(plain, mixed)
     common = dict(max_file_bytes=BIG_BYTES, max_bad_fraction=1.0)
+    first, second = osp.join(plain, '00000.tar'), osp.join(plain, '00001.tar')
     cases = {
         'all': dict(data_root=plain, face='all', **common),
         'mixed': dict(data_root=mixed, face='largest', center='landmarks', **common),
         'cropped_pool': dict(data_root=mixed, cropped=True, index_workers=2, **common),
         'alone': dict(data_root=plain, face='best', dist_index=False, **common),
         'fail': dict(data_root=plain, fail_on_shard=1, **common),
+        'missing': dict(shards_per_rank=[[first, osp.join(plain, 'gone.tar')], [first, second]], **common),
+        'other': dict(shards_per_rank=[[first, second], [first]], **common),
     }
     case_file, out = str(tmp_path / 'cases.json'), str(tmp_path / 'out')
     os.makedirs(out)
@@ -98,6 +101,12 @@ def test_two_ranks_index_half_the_shards_each_and_hold_the_single_process_index(
         if r['kind'] not in ('no_image', 'bad_json')
     )
 
-    # a failure on one rank reaches every rank as an error naming it (no rank waits in the gather)
-    for rank in range(WORLD):
-        assert 'rank 1: OSError: injected read error in shard 1' in got[('fail', rank)]['error']
+    # a failure on one rank: that rank raises its own error, the other a RuntimeError naming it (no rank waits)
+    assert got[('fail', 1)]['error'] == 'OSError: injected read error in shard 1'
+    assert got[('fail', 0)]['error'].startswith('RuntimeError: indexing the shards failed on other ranks: rank 1: ')
+    assert 'OSError: injected read error in shard 1' in got[('fail', 0)]['error']
+    # shard lists that differ between the ranks: a file missing on rank 0, or one shard fewer on rank 1
+    assert got[('missing', 0)]['error'].startswith('FileNotFoundError: tar shard ')
+    assert 'rank 0: FileNotFoundError' in got[('missing', 1)]['error']
+    assert 'rank 1 found other shards (1)' in got[('other', 0)]['error']
+    assert 'rank 0 found other shards (2)' in got[('other', 1)]['error']

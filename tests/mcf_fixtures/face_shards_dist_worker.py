@@ -2,7 +2,8 @@
 tests/datasets/test_face_shards_dist.py).
 
 argv: CASES_JSON OUT_DIR. CASES_JSON holds ``{name: FaceShardDataset kwargs}``; a case may add ``fail_on_shard``
-(test fault injection: indexing that shard raises on the rank that indexes it). For each case this rank writes
+(test fault injection: indexing that shard raises OSError on the rank that indexes it) or
+``shards_per_rank`` (rank r's ``shards``). For each case this rank writes
 ``OUT_DIR/<name>_rank<r>.pkl``: every ``get_data_info`` row, ``shard_ids()``, ``index_stats``, ``index_problems``,
 ``shard_paths``, the shard ids this rank indexed itself (recorded by wrapping ``index_face_shard``; not
 with ``index_workers`` > 1), or the error.
@@ -26,6 +27,8 @@ def main() -> None:
     real = face_shards.index_face_shard
     for name, kwargs in cases.items():
         fail_on = kwargs.pop('fail_on_shard', None)
+        if 'shards_per_rank' in kwargs:  # test set-up: ranks that see different shard lists
+            kwargs['shards'] = kwargs.pop('shards_per_rank')[rank]
         here = []
 
         def spy(shard_id, path, **kw):
@@ -46,8 +49,8 @@ def main() -> None:
                 paths=ds.shard_paths,
                 nbytes=ds.index_nbytes,
             )
-        except RuntimeError as err:
-            result = dict(error=str(err))
+        except Exception as err:  # noqa: BLE001 - recorded for the test
+            result = dict(error=f'{type(err).__name__}: {err}')
         finally:
             face_shards.index_face_shard = real
         result.update(here=here, world=dist.get_world_size())
