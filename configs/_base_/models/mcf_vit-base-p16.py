@@ -29,4 +29,8 @@ model = dict(
     momentum=0.99,
     ema_update='step',
     symmetric=False,
+    # The teacher sees the real and the pseudo image in two forwards (the original code). 'concat' stacks them in
+    # one forward: the same losses and gradients (tests/models/test_teacher_batching.py), measured slower on CPU
+    # because its backward also runs through the real half (docs/speed.md).
+    teacher_batch='separate',
 )

@@ -54,8 +54,8 @@ class MCF(BaseSelfSupervisor):
         teacher_batch: how the frozen teacher sees the real and the pseudo image: 'separate' (the original
             code: two forwards, the real one without autograd) or 'concat' (one forward of both, stacked along
             the batch, the real half detached). The losses and gradients are the same (a test proves it); only
-            the speed differs: 'concat' launches half the kernels but its backward also runs through the real
-            half (zero gradients), so it pays off only where the step is launch-bound (small GPU batches).
+            the speed differs: 'concat' launches half the teacher's kernels, but its backward also runs through
+            the real half (zero gradients; +25% FLOPs per ViT-S step), so it measured slower on CPU (docs/speed.md).
     """
 
     def __init__(
