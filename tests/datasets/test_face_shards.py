@@ -11,6 +11,7 @@ import tarfile
 import numpy as np
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 
 import mcf_mm  # noqa: F401
 from mcf_fixtures.face_shards import BIG_BYTES, write_face_shards
@@ -189,17 +190,18 @@ def test_clear_errors_and_registry_build(shards, tmp_path):
     with pytest.raises(ValueError, match='compressed'):
         FaceShardDataset(data_root=str(tmp_path), shards='x.tar.gz')
     assert expand_shards('{00000..00001}.tar', root) == [osp.join(root, '00000.tar'), osp.join(root, '00001.tar')]
-    ds = DATASETS.build(
-        dict(
-            type='FaceShardDataset',
-            data_root=root,
-            shards='{00000..00001}.tar',
-            size=16,
-            max_file_bytes=BIG_BYTES,
-            max_bad_fraction=1.0,
-            pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx'])],
+    with DefaultScope.overwrite_default_scope('mcf_mm'):  # whatever scope earlier tests left as default
+        ds = DATASETS.build(
+            dict(
+                type='FaceShardDataset',
+                data_root=root,
+                shards='{00000..00001}.tar',
+                size=16,
+                max_file_bytes=BIG_BYTES,
+                max_bad_fraction=1.0,
+                pipeline=[dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx'])],
+            )
         )
-    )
     out = ds[0]
     assert out['inputs'].shape == (3, 16, 16) and out['data_samples'].sample_idx == 0
     assert read_span(ds.get_data_info(0)['shard'], ds.get_data_info(0)['img_span'])[:2] in (b'\xff\xd8', b'\x89P')

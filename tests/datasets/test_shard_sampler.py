@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from mmengine.dataset import default_collate
+from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader
 
 import mcf_mm.datasets.shard_sampler as shard_sampler
@@ -132,7 +133,8 @@ def test_without_shuffle_or_shard_ids(monkeypatch):
 def test_seed_none_is_drawn_and_shared_and_built_through_the_registry(monkeypatch):
     monkeypatch.setattr(shard_sampler, 'sync_random_seed', lambda: 1234)
     monkeypatch.setattr(shard_sampler, 'get_dist_info', lambda: (0, 1))
-    s = DATA_SAMPLERS.build(dict(type='ShardSampler', dataset=ShardedIds(SIZES)))
+    with DefaultScope.overwrite_default_scope('mcf_mm'):  # whatever scope earlier tests left as default
+        s = DATA_SAMPLERS.build(dict(type='ShardSampler', dataset=ShardedIds(SIZES)))
     assert isinstance(s, ShardSampler) and s.seed == 1234 and s.seed_drawn and s.num_shards == len(SIZES)
     assert list(s) == spec_order(SIZES, 1234, 0)
 

@@ -1,6 +1,5 @@
 """The detector interface and MTCNN on a real face photo shipped with scikit-image."""
 
-import time
 
 import cv2
 import numpy as np
@@ -23,10 +22,7 @@ def mtcnn() -> MTCNNDetector:
 
 
 def test_mtcnn_finds_the_face_with_five_ordered_landmarks(astronaut, mtcnn):
-    mtcnn.detect(astronaut)  # warm-up
-    t0 = time.perf_counter()
-    faces = mtcnn.detect(astronaut)
-    assert time.perf_counter() - t0 < 2.0
+    faces = mtcnn.detect(astronaut)  # its speed is measured by tools, not asserted here (shared CI cores)
     assert len(faces) == 1 and isinstance(faces[0], Face)
     face = faces[0]
     x1, y1, x2, y2 = face.box
