@@ -1,6 +1,5 @@
 """The detector interface and MTCNN on a real face photo shipped with scikit-image."""
 
-
 import cv2
 import numpy as np
 import pytest
