@@ -14,5 +14,8 @@ default_hooks = dict(
 # RNGStateHook makes resumed runs draw the same masks/flips as uninterrupted ones.
 custom_hooks = [dict(type='RNGStateHook'), dict(type='SkippedImagesHook')]
 
+# DDP that runs the model's pre-step (MCF's ema_update='step' catch-up), which mmengine's DDP train step skips;
+# broadcast_buffers=False as mmengine's default DDP.
+model_wrapper_cfg = dict(type='PreStepDistributedDataParallel', broadcast_buffers=False)
 log_processor = dict(window_size=10, custom_cfg=[dict(data_src='', method='mean', window_size='global')])
 randomness = dict(seed=0, diff_rank_seed=True)

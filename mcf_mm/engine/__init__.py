@@ -1,4 +1,5 @@
 from .checkpoint_io import read_runner_checkpoint
+from .ddp import PreStepDistributedDataParallel
 from .hooks import BatchNormBatchCheckHook, CrashSafeCheckpointHook, RNGStateHook, SkippedImagesHook
 from .loops import ResumableEpochBasedTrainLoop
 from .plain_state import from_plain, to_plain
@@ -6,6 +7,7 @@ from .runner import FaceRunner
 from .schedulers import WindowedWarmupCosineLR
 
 __all__ = [
+    'PreStepDistributedDataParallel',
     'BatchNormBatchCheckHook',
     'CrashSafeCheckpointHook',
     'FaceRunner',
