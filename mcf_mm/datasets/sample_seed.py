@@ -38,10 +38,11 @@ def sample_seeds(seed: int, epoch: int, indices) -> np.ndarray:
 
 
 def seed_all(seed: int) -> None:
-    """Seed python ``random``, numpy's global RNG and torch's CPU RNG with ``seed``."""
+    """Seed python ``random``, numpy's global RNG and torch's CPU RNG with ``seed`` (not the CUDA generators,
+    which ``torch.manual_seed`` would also reseed: the model's masks may be drawn there)."""
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)
+    torch.default_generator.manual_seed(seed)
 
 
 @DATASETS.register_module()

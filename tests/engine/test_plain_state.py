@@ -129,3 +129,20 @@ def test_numpy_rng_state_plain_round_trip():
     other = np.random.RandomState(0)
     other.set_state(numpy_state_from_plain(plain))
     assert np.array_equal(other.random_sample(5), rng.random_sample(5))
+
+
+def test_rng_states_are_gathered_only_where_a_checkpoint_may_follow():
+    """Epoch loops: at an epoch's last batch; iteration loops: only at iteration checkpoints (their batch_idx
+    is the global iteration, which would otherwise look like an epoch end at every iteration)."""
+    from types import SimpleNamespace
+
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from mcf_mm.engine.hooks.rng_state_hook import _checkpoint_due
+
+    def runner(loop_cls):
+        return SimpleNamespace(train_loop=object.__new__(loop_cls), train_dataloader=[0] * 4, hooks=[])
+
+    epoch, it = runner(EpochBasedTrainLoop), runner(IterBasedTrainLoop)
+    assert [_checkpoint_due(epoch, i) for i in range(4)] == [False, False, False, True]
+    assert not any(_checkpoint_due(it, i) for i in range(12))

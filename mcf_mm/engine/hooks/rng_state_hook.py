@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.runner import IterBasedTrainLoop
 
 from mcf_mm.registry import HOOKS
 
@@ -57,7 +58,8 @@ def restore_rng_states(state: dict) -> None:
 def _checkpoint_due(runner, batch_idx: int) -> bool:
     """Whether a checkpoint hook may save after this iteration: an iteration checkpoint is due, or the epoch ends
     (epoch and best checkpoints are written after the epoch's last iteration, with its RNG states)."""
-    if batch_idx + 1 >= len(runner.train_dataloader):
+    # epoch-based loops only: an iteration-based loop's batch_idx is the global iteration, not a position in an epoch
+    if not isinstance(runner.train_loop, IterBasedTrainLoop) and batch_idx + 1 >= len(runner.train_dataloader):
         return True
     for hook in runner.hooks:
         if isinstance(hook, CheckpointHook) and not hook.by_epoch:
