@@ -5,8 +5,9 @@
 #   tools/dist_train.sh configs/mcf/mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py 8
 #   ... --resume   (after an interruption: continues from the newest checkpoint, mid-epoch ones included)
 # A mid-epoch resume needs the same number of GPUs, batch size, sampler seed and shards; otherwise it is refused
-# (resume from an epoch_*.pth instead). 1000 is a multiple of accumulative_counts=8: a checkpoint never falls
-# inside an accumulation window, so the resumed run also sums the same gradients. RNGStateHook (in the base's
+# (resume from an epoch_*.pth instead). 1000 is a multiple of accumulative_counts=8: a mid-epoch checkpoint never
+# falls inside an accumulation window, so the resumed run also sums the same gradients (an epoch_*.pth does when
+# the batches per epoch are not a multiple of 8: a resume from it loses that window's partial gradients). RNGStateHook (in the base's
 # custom_hooks) stores every rank's RNG state (masks) in each checkpoint.
 _base_ = ['./mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py']
 # mmengine refuses two bases that define the same keys, so the shard data is restated here; the test
