@@ -7,8 +7,8 @@
 # A mid-epoch resume needs the same number of GPUs, batch size, sampler seed and shards; otherwise it is refused
 # (resume from an epoch_*.pth instead). 1000 is a multiple of accumulative_counts=8: a mid-epoch checkpoint never
 # falls inside an accumulation window, so the resumed run also sums the same gradients (an epoch_*.pth does when
-# the batches per epoch are not a multiple of 8: a resume from it loses that window's partial gradients). RNGStateHook (in the base's
-# custom_hooks) stores every rank's RNG state (masks) in each checkpoint.
+# the batches per epoch are not a multiple of 8: a resume from it loses that window's partial gradients).
+# RNGStateHook (in the base's custom_hooks) stores every rank's RNG state (masks) in each checkpoint.
 _base_ = ['./mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-224px.py']
 # mmengine refuses two bases that define the same keys, so the shard data is restated here; the test
 # tests/engine/test_shard_resume.py checks it is configs/_base_/datasets/face_shards_224.py's with the dataset
