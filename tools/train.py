@@ -9,12 +9,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
-from mmengine.registry import RUNNERS, init_default_scope  # noqa: E402
 
 from mcf_mm.engine.hooks.config_checks import BatchNormBatchCheckHook  # noqa: E402
 from mcf_mm.utils.cfg_options import merge_cfg_options  # noqa: E402
 from mcf_mm.utils.cli import add_launcher_args, build_runner, parse_launcher_args  # noqa: E402
-from mcf_mm.utils.compat import setup_env  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,23 +63,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def build_flexible_runner(cfg: Config):
-    """A config with a ``strategy`` (FSDP ...) builds its ``runner_type`` (FaceFlexibleRunner) in mcf_mm's scope;
-    the strategy builds and wraps the model in ``train()``."""
-    try:
-        setup_env(cfg)
-    except RuntimeError as err:
-        raise SystemExit(str(err))
-    if cfg.get('runner_type') is None:
-        raise SystemExit("a config with `strategy` needs runner_type='FaceFlexibleRunner' (mcf_mm/engine/fsdp.py).")
-    init_default_scope(cfg.get('default_scope', 'mcf_mm'))
-    return RUNNERS.build(cfg)
-
-
 def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_flexible_runner(cfg) if cfg.get('strategy') is not None else build_runner(cfg)
+    runner = build_runner(cfg)
     if not any(isinstance(hook, BatchNormBatchCheckHook) for hook in runner.hooks):
         runner.register_hook(BatchNormBatchCheckHook())  # refuses a BatchNorm batch of 1 before iteration 1
     runner.train()

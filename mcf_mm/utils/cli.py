@@ -41,10 +41,12 @@ def parse_launcher_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 def build_runner(cfg):
     """Set up this machine for ``cfg`` (process group, DDP form; :func:`setup_env`), then build the runner:
     mcf_mm's FaceRunner unless the config names a ``runner_type``. On a host without CUDA, SyncBN becomes BN
-    (SyncBN has no CPU kernel). A machine that cannot run ``cfg`` stops with the reason."""
+    (SyncBN has no CPU kernel). A config with a ``strategy`` (FSDP) builds its ``runner_type`` in its default
+    scope (mcf_mm's runners are not in mmengine's root registry); its strategy builds and wraps the model in
+    ``train()``. A machine that cannot run ``cfg`` stops with the reason."""
     import torch
     from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import RUNNERS
+    from mmengine.registry import RUNNERS, init_default_scope
 
     from mcf_mm.engine import FaceRunner
 
@@ -54,6 +56,11 @@ def build_runner(cfg):
         setup_env(cfg)
     except RuntimeError as err:
         raise SystemExit(str(err))
+    if cfg.get('strategy') is not None:
+        if cfg.get('runner_type') is None:
+            raise SystemExit("a config with `strategy` needs runner_type='FaceFlexibleRunner' (mcf_mm/engine/fsdp.py).")
+        init_default_scope(cfg.get('default_scope', 'mcf_mm'))
+        return RUNNERS.build(cfg)  # the model is still a config here: the strategy builds it
     runner = FaceRunner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if not torch.cuda.is_available():
         runner.model = revert_sync_batchnorm(runner.model)
