@@ -395,11 +395,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         if self._indices is not None:
             self.index = self.index.take(_subset_rows(self._indices, len(self.index)))
         self._fully_initialized = True
-        self._resize_skip_counter()
-
-    def _resize_skip_counter(self) -> None:
-        if self.skip_counter.num_samples != len(self):
-            self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, self._skip_source())
+        self._size_skip_counter()
 
     def __len__(self) -> int:
         if not self._fully_initialized:
@@ -423,7 +419,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
     def get_subset_(self, indices: Union[Sequence[int], int]) -> None:
         """Keep only ``indices`` (BaseDataset's meaning: an int = the first/last few, a sequence = those rows)."""
         self.index = self.index.take(_subset_rows(indices, len(self)))
-        self._resize_skip_counter()
+        self._size_skip_counter()
 
     def get_subset(self, indices: Union[Sequence[int], int]) -> 'FaceShardDataset':
         """A copy holding only ``indices`` (with its own skip counter)."""
@@ -435,7 +431,7 @@ class FaceShardDataset(SkipCountingMixin, BaseDataset):
         finally:
             self.index = index
         sub.index = index.take(_subset_rows(indices, len(index)))
-        sub._resize_skip_counter()
+        sub._size_skip_counter()
         return sub
 
     @property

@@ -125,6 +125,10 @@ class SkipCountingMixin:
     def full_init(self) -> None:
         """Load the sample list, then size the shared skip counter to the dataset."""
         super().full_init()
+        self._size_skip_counter()
+
+    def _size_skip_counter(self) -> None:
+        """A fresh shared counter when the current one is not sized to the dataset (call before workers start)."""
         if self.skip_counter.num_samples != len(self):
             self.skip_counter = SkipCounter(len(self), self.max_bad_fraction, self.min_checked, self._skip_source())
 
