@@ -7,23 +7,11 @@ import uuid
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 
-from mcf_fixtures.toy_parts import toy_cfg
+from mcf_fixtures.toy_parts import StopAfterEpoch, toy_cfg
 from mcf_mm.engine import FaceRunner
 
 # toy run: 3 epochs x 4 iterations; epoch checkpoints every epoch, iteration checkpoints every 2 iterations
-
-
-class StopAfterEpoch(Hook):
-    priority = 'LOWEST'
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if runner.epoch == self.epoch:
-            raise KeyboardInterrupt(f'stopped after epoch {self.epoch}')
 
 
 def build(work_dir, keep_epochs=2, keep_iters=2, hooks=(), **kw) -> FaceRunner:

@@ -6,15 +6,14 @@ import pytest
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
-from mmengine.dataset import default_collate
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import MODEL_WRAPPERS, init_default_scope
+from mmengine.registry import MODEL_WRAPPERS
 
 import mcf_mm  # noqa: F401
 from mcf_fixtures.dist import free_port
+from mcf_fixtures.tiny import build_tiny_mcf
 from mcf_mm.engine import PreStepDistributedDataParallel
-from mcf_mm.registry import DATASETS, MODELS
 
 
 @pytest.fixture()
@@ -27,15 +26,9 @@ def one_process_group():
 
 def two_steps(config: str, wrapper_type):
     """Target before, online after step 1, target after step 2 (the step-2 catch-up) of a DDP-wrapped tiny MCF."""
-    cfg = Config.fromfile(config)
-    init_default_scope('mcf_mm')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    cfg, model, batch = build_tiny_mcf(config)
     ddp = wrapper_type(module=model, device_ids=None, broadcast_buffers=False)
     optim = build_optim_wrapper(ddp, cfg.optim_wrapper)
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    batch = default_collate([dataset[i] for i in range(4)])
     target0 = [p.detach().clone() for p in model.target['backbone'].parameters()]
     ddp.train_step(batch, optim)
     online1 = [p.detach().clone() for p in model.backbone.parameters()]

@@ -10,25 +10,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 
-from mcf_fixtures.toy_parts import METAINFO, toy_cfg
+from mcf_fixtures.toy_parts import METAINFO, StopAfterEpoch, toy_cfg
 from mcf_mm.checkpoint import CheckpointFormatError
 from mcf_mm.engine import CrashSafeCheckpointHook, FaceRunner
 from mcf_mm.engine.checkpoint_io import PARTIAL_SUFFIX
-
-
-class StopAfterEpoch(Hook):
-    """Raise (a stand-in for the process dying) after the checkpoint of epoch ``epoch`` was saved."""
-
-    priority = 'LOWEST'
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def after_val_epoch(self, runner, metrics=None) -> None:
-        if runner.epoch == self.epoch:
-            raise KeyboardInterrupt(f'stopped after epoch {self.epoch}')
 
 
 def build(work_dir, **kwargs) -> FaceRunner:

@@ -71,3 +71,22 @@ randomness = dict(seed=0, deterministic=True)
 env_cfg = dict(mp_cfg=dict(mp_start_method='fork'))
 {extra}
 """
+
+
+def build_tiny_mcf(config_path: str, num_images: int = 4):
+    """(cfg, model, batch) of a tiny MCF config: model built with seed 0 and initialised, a collated batch of
+    the config's first ``num_images`` training samples."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import default_collate
+    from mmengine.registry import init_default_scope
+
+    from mcf_mm.registry import DATASETS, MODELS
+
+    cfg = Config.fromfile(config_path)
+    init_default_scope('mcf_mm')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return cfg, model, default_collate([dataset[i] for i in range(num_images)])

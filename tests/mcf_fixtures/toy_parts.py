@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from torch import nn
 from torch.utils.data import Dataset
@@ -113,3 +114,16 @@ def write_toy_config(path: str, work_dir: str, **kwargs) -> str:
     with open(path, 'w') as f:
         f.write(''.join(f'{k} = {v!r}\n' for k, v in cfg.items()))
     return path
+
+
+class StopAfterEpoch(Hook):
+    """Raise (a stand-in for the process dying) after the checkpoint of epoch ``epoch`` was saved."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if runner.epoch == self.epoch:
+            raise KeyboardInterrupt(f'stopped after epoch {self.epoch}')

@@ -5,21 +5,15 @@ import copy
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import default_collate
 from mmengine.registry import init_default_scope
 
 import mcf_mm  # noqa: F401
-from mcf_mm.registry import DATASETS, MODELS
+from mcf_fixtures.tiny import build_tiny_mcf
+from mcf_mm.registry import MODELS
 
 
 def build(config_path: str):
-    cfg = Config.fromfile(config_path)
-    init_default_scope('mcf_mm')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    batch = default_collate([dataset[i] for i in range(4)])
+    _, model, batch = build_tiny_mcf(config_path)
     return model, batch
 
 
