@@ -4,7 +4,21 @@ import os
 import os.path as osp
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY_ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+
+
+def _load_tiny_mcf():
+    """tools/analysis_tools/_tiny_mcf.py, by path (tools/ is not a package): the tiny MCF's config text."""
+    import importlib.util
+
+    path = osp.join(REPO, 'tools', 'analysis_tools', '_tiny_mcf.py')
+    spec = importlib.util.spec_from_file_location('_tiny_mcf', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_tiny_mcf = _load_tiny_mcf()
+TINY_ARCH, tiny_mcf_model = _tiny_mcf.TINY_ARCH, _tiny_mcf.tiny_mcf_model
 
 
 def save_tiny_teacher(path: str, seed: int = 0) -> str:
@@ -45,20 +59,7 @@ def tiny_overrides(
     """Python text of a config inheriting the paper's recipe with a tiny architecture and CPU settings."""
     return f"""
 _base_ = [{osp.join(REPO, 'configs', 'mcf', 'pretrain.py')!r}]
-arch = {TINY_ARCH!r}
-model = dict(
-    backbone=dict(arch=dict(_delete_=True, **arch), img_size=32, patch_size=8),
-    neck=dict(num_patches=16, patch_size=8, embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
-              decoder_num_heads=2),
-    target_generator=dict(checkpoint={teacher!r}, out_indices=(0, 1), img_size=32, num_heads=2),
-    projector=dict(in_channels=32, hid_channels=64, out_channels=16),
-    contrast_head=dict(predictor=dict(in_channels=16, hid_channels=64, out_channels=16)),
-    ema_update={ema_update!r}, accumulative_counts={accum})
-train_pipeline = [
-    dict(type='Resize', scale=(32, 32), interpolation='bilinear', backend='cv2'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx']),
-]
+{tiny_mcf_model(teacher, f'ema_update={ema_update!r}, accumulative_counts={accum}')}
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, pin_memory=False,
                         dataset=dict(data_root={data_root!r}, pipeline=train_pipeline))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', accumulative_counts={accum},

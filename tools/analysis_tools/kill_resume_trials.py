@@ -26,6 +26,11 @@ import tempfile
 import time
 from typing import List, Tuple
 
+# This tool's folder, so that the tiny MCF config text next to it imports (also when the file is loaded by path).
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _tiny_mcf import tiny_mcf_model  # noqa: E402
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PARTIAL_SUFFIX = '.mcf_mm-partial'  # mcf_mm.engine.checkpoint_io.PARTIAL_SUFFIX (not imported: keeps startup fast)
 # Runs tools/train.py with os.fsync delayed (argv: delay, script, args...).
@@ -36,20 +41,7 @@ SLOW_DISK = (
 )
 TINY_CONFIG = """
 _base_ = [{base!r}]
-arch = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-model = dict(
-    backbone=dict(arch=dict(_delete_=True, **arch), img_size=32, patch_size=8),
-    neck=dict(num_patches=16, patch_size=8, embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
-              decoder_num_heads=2),
-    target_generator=dict(checkpoint={teacher!r}, out_indices=(0, 1), img_size=32, num_heads=2),
-    projector=dict(in_channels=32, hid_channels=64, out_channels=16),
-    contrast_head=dict(predictor=dict(in_channels=16, hid_channels=64, out_channels=16)),
-    ema_update='step', accumulative_counts=1)
-train_pipeline = [
-    dict(type='Resize', scale=(32, 32), interpolation='bilinear', backend='cv2'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx']),
-]
+{model}
 train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, pin_memory=False,
                         dataset=dict(data_root={faces!r}, pipeline=train_pipeline))
 optim_wrapper = dict(_delete_=True, type='OptimWrapper', accumulative_counts=1,
@@ -86,7 +78,10 @@ def make_inputs(folder: str, epochs: int, images: int) -> str:
     with open(config, 'w') as f:
         f.write(
             TINY_CONFIG.format(
-                base=osp.join(REPO, 'configs', 'mcf', 'pretrain.py'), teacher=teacher, faces=faces, epochs=epochs
+                base=osp.join(REPO, 'configs', 'mcf', 'pretrain.py'),
+                model=tiny_mcf_model(teacher, "ema_update='step', accumulative_counts=1"),
+                faces=faces,
+                epochs=epochs,
             )
         )
     return config

@@ -43,6 +43,12 @@ from mmengine.hooks import Hook
 
 from mcf_mm.registry import HOOKS
 
+# This tool's folder, so that the tiny MCF config text next to it imports (also inside the training processes,
+# which import this module through custom_imports).
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+
+from _tiny_mcf import tiny_mcf_model  # noqa: E402
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECIPE = osp.join(REPO, 'configs', 'mcf', 'mcf_vit-base-p16_8xb64-accum8-amp-16e_laion-face-shards-224px.py')
 CORRUPT_BYTES = b'\xff\xd8\xff\xe0 planted corrupt member'
@@ -72,19 +78,7 @@ CONFIG = """
 _base_ = [{recipe!r}]
 custom_imports = dict(imports=['mcf_mm', 'mcf_mm.models', 'mcf_mm.datasets', 'mcf_mm.engine',
                                'tools.analysis_tools.shard_epoch_check'], allow_failed_imports=False)
-arch = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
-model = dict(
-    backbone=dict(arch=dict(_delete_=True, **arch), img_size=32, patch_size=8),
-    neck=dict(num_patches=16, patch_size=8, embed_dim=32, decoder_embed_dim=32, decoder_depth=1,
-              decoder_num_heads=2),
-    target_generator=dict(checkpoint={teacher!r}, out_indices=(0, 1), img_size=32, num_heads=2),
-    projector=dict(in_channels=32, hid_channels=64, out_channels=16),
-    contrast_head=dict(predictor=dict(in_channels=16, hid_channels=64, out_channels=16)))
-train_pipeline = [
-    dict(type='Resize', scale=(32, 32), interpolation='bilinear', backend='cv2'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs', algorithm_keys=[], meta_keys=['img_path', 'sample_idx']),
-]
+{model}
 train_dataloader = dict(batch_size={batch}, num_workers={workers}, persistent_workers=True, pin_memory=False,
                         sampler=dict(seed={seed}, sample_seeds={sample_seeds}),
                         dataset=dict(dataset=dict(data_root={shards!r}, size=64, indices={indices},
@@ -321,7 +315,7 @@ def main() -> None:
         f.write(
             CONFIG.format(
                 recipe=RECIPE,
-                teacher=teacher,
+                model=tiny_mcf_model(teacher),
                 batch=args.batch_size,
                 workers=args.workers,
                 seed=args.seed,
